@@ -1,0 +1,439 @@
+#include "mailtrack/cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "mailtrack/app/ingest.hpp"
+#include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/config/config.hpp"
+#include "mailtrack/core/address.hpp"
+#include "mailtrack/core/reputation.hpp"
+#include "mailtrack/util/log.hpp"
+#include "mailtrack/util/time.hpp"
+#include "table.hpp"
+
+extern char** environ;
+
+namespace mailtrack::cli {
+namespace {
+
+using nlohmann::json;
+using util::format_timestamp;
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_failure = 1;
+constexpr int k_exit_partial = 2;
+
+struct GlobalOptions {
+    std::string config_file;
+    std::vector<std::string> overrides;
+    std::string db;
+    std::string log_level;
+    std::string log_format;
+    bool json = false;
+};
+
+std::vector<std::pair<std::string, std::string>> environment() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string_view entry(*e);
+        if (entry.rfind("MAILTRACK_", 0) != 0) continue;
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos) continue;
+        out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+    }
+    return out;
+}
+
+// Thrown to leave a command with a message and exit code; caught in run().
+struct CommandError {
+    std::string message;
+    int code = k_exit_failure;
+};
+
+config::Config load_config(const GlobalOptions& g) {
+    std::optional<std::string> file;
+    if (!g.config_file.empty()) file = g.config_file;
+    else if (const char* f = std::getenv("MAILTRACK_CONFIG"); f != nullptr && *f != '\0') file = f;
+    std::vector<std::string> overrides = g.overrides;
+    if (!g.db.empty()) overrides.push_back("store.sqlite_path=" + g.db);
+    if (!g.log_level.empty()) overrides.push_back("log.level=" + g.log_level);
+    if (!g.log_format.empty()) overrides.push_back("log.format=" + g.log_format);
+    auto c = config::Config::load(file, environment(), overrides);
+    if (!c) throw CommandError{c.error().describe()};
+    util::log::Level level{};
+    util::log::Format format{};
+    if (!util::log::parse_level(c->text("log.level"), level)) {
+        throw CommandError{"configuration: log.level must be debug, info, warn, error or off"};
+    }
+    if (!util::log::parse_format(c->text("log.format"), format)) {
+        throw CommandError{"configuration: log.format must be text or json"};
+    }
+    util::log::configure(level, format);
+    return std::move(*c);
+}
+
+std::unique_ptr<store::Store> open_store(const config::Config& c) {
+    auto s = app::open_store(c);
+    if (!s) throw CommandError{s.error().describe()};
+    return std::move(*s);
+}
+
+std::string when(const std::optional<util::UnixMillis>& t) { return t ? format_timestamp(*t) : std::string(); }
+
+json opt_time(const std::optional<util::UnixMillis>& t) { return t ? json(format_timestamp(*t)) : json(nullptr); }
+
+json engagement_json(const core::Engagement& e) {
+    return {{"opens", e.opens},
+            {"first_open_at", opt_time(e.first_open_at)},
+            {"last_open_at", opt_time(e.last_open_at)},
+            {"clicks", e.clicks},
+            {"first_click_at", opt_time(e.first_click_at)},
+            {"last_click_at", opt_time(e.last_click_at)},
+            {"subscription_changes", e.subscription_changes},
+            {"unsubscribed_at", opt_time(e.unsubscribed_at)}};
+}
+
+json recipient_json(const core::RecipientState& r) {
+    json j = {{"message_id", r.message_id},
+              {"address", r.address},
+              {"status", std::string(core::to_string(r.status.status))},
+              {"status_at", format_timestamp(r.status.at)},
+              {"soft_bounces", r.soft_bounces},
+              {"event_count", r.event_count},
+              {"engagement", engagement_json(r.engagement)}};
+    if (r.delivery) {
+        j["delivery"] = {{"at", format_timestamp(r.delivery->at)},
+                         {"smtp_response", r.delivery->smtp_response},
+                         {"reporting_mta", r.delivery->reporting_mta},
+                         {"processing_time_millis", r.delivery->processing_time_millis}};
+    }
+    if (r.bounce) {
+        j["bounce"] = {{"at", format_timestamp(r.bounce->at)},      {"type", r.bounce->bounce_type},
+                       {"subtype", r.bounce->bounce_subtype},       {"action", r.bounce->action},
+                       {"status", r.bounce->status_code},           {"diagnostic_code", r.bounce->diagnostic_code}};
+    }
+    if (r.complaint) {
+        j["complaint"] = {{"at", format_timestamp(r.complaint->at)},
+                          {"feedback_type", r.complaint->feedback_type},
+                          {"subtype", r.complaint->complaint_subtype},
+                          {"user_agent", r.complaint->user_agent}};
+    }
+    if (r.delay) {
+        j["delay"] = {{"at", format_timestamp(r.delay->at)},
+                      {"type", r.delay->delay_type},
+                      {"status", r.delay->status_code},
+                      {"diagnostic_code", r.delay->diagnostic_code},
+                      {"expiration_time", opt_time(r.delay->expiration_time)}};
+    }
+    if (r.failure) {
+        j["failure"] = {{"at", format_timestamp(r.failure->at)},
+                        {"reason", r.failure->reason},
+                        {"template", r.failure->template_name}};
+    }
+    return j;
+}
+
+// The facts worth a glance in a table cell.
+std::string recipient_detail(const core::RecipientState& r) {
+    using core::RecipientStatus;
+    switch (r.status.status) {
+        case RecipientStatus::bounced:
+        case RecipientStatus::soft_bounced:
+            if (r.bounce) {
+                std::string d = r.bounce->bounce_type + "/" + r.bounce->bounce_subtype;
+                if (!r.bounce->diagnostic_code.empty()) d += " " + r.bounce->diagnostic_code.substr(0, 60);
+                return d;
+            }
+            break;
+        case RecipientStatus::complained:
+            if (r.complaint) return "feedback: " + (r.complaint->feedback_type.empty() ? "-" : r.complaint->feedback_type);
+            break;
+        case RecipientStatus::delivery_delayed:
+            if (r.delay) return r.delay->delay_type + (r.delay->expiration_time ? " until " + when(r.delay->expiration_time) : "");
+            break;
+        case RecipientStatus::rejected:
+        case RecipientStatus::rendering_failed:
+            if (r.failure) return r.failure->reason.substr(0, 70);
+            break;
+        case RecipientStatus::delivered:
+            if (r.delivery) return r.delivery->smtp_response.substr(0, 60);
+            break;
+        default:
+            break;
+    }
+    return {};
+}
+
+std::string read_input(const std::string& path) {
+    if (path == "-") {
+        return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw CommandError{"cannot read " + path + ": " + std::strerror(errno)};
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    app::Ingestor ingestor(*store, static_cast<std::size_t>(c.integer("ingest.batch_size")),
+                           static_cast<std::size_t>(c.integer("ingest.max_document_bytes")));
+    const std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
+    for (const auto& path : sources) {
+        const std::string text = read_input(path);
+        if (auto r = ingestor.add_input(text, path == "-" ? "stdin" : path); !r) throw CommandError{r.error().describe()};
+    }
+    if (auto r = ingestor.flush(); !r) throw CommandError{r.error().describe()};
+    const auto& rep = ingestor.report();
+    if (g.json) {
+        json rejected = json::array();
+        for (const auto& x : rep.rejections) rejected.push_back({{"origin", x.origin}, {"reason", x.reason}});
+        std::cout << json{{"documents", rep.documents}, {"applied", rep.applied},   {"duplicates", rep.duplicates},
+                          {"unknown", rep.unknown},     {"rejected", rep.rejected}, {"rejections", rejected}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << fmt::format("applied {}  duplicates {}  unknown {}  rejected {}  ({} documents, {} batches)\n",
+                                 rep.applied, rep.duplicates, rep.unknown, rep.rejected, rep.documents, rep.batches);
+        for (const auto& x : rep.rejections) std::cout << "rejected " << x.origin << ": " << x.reason << "\n";
+    }
+    return rep.rejected > 0 ? k_exit_partial : k_exit_ok;
+}
+
+int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto view = store->message(message_id, raw || g.json);
+    if (!view) throw CommandError{view.error().describe()};
+    if (!*view) throw CommandError{"no message with id " + message_id + " in " + c.text("store.sqlite_path")};
+    const auto& v = **view;
+    const auto& m = v.message;
+    if (g.json) {
+        json recipients = json::array();
+        for (const auto& r : v.recipients) recipients.push_back(recipient_json(r));
+        json events = json::array();
+        for (const auto& e : v.events) {
+            json ev = {{"id", e.id.hex()},
+                       {"type", std::string(core::to_string(e.type))},
+                       {"ses_type", e.type_name},
+                       {"timestamp", format_timestamp(e.occurred_at)}};
+            if (raw) ev["raw"] = json::parse(e.raw_json, nullptr, false);
+            events.push_back(std::move(ev));
+        }
+        std::cout << json{{"message_id", m.message_id},
+                          {"status", std::string(core::to_string(m.status.status))},
+                          {"mail_timestamp", opt_time(m.mail_timestamp)},
+                          {"source", m.source},
+                          {"subject", m.subject},
+                          {"send_id", m.send_id},
+                          {"configuration_set", m.configuration_set},
+                          {"recipient_count", m.recipient_count},
+                          {"event_count", m.event_count},
+                          {"unknown_events", m.unknown_events},
+                          {"engagement", engagement_json(m.engagement)},
+                          {"recipients", recipients},
+                          {"events", events}}
+                         .dump(2)
+                  << "\n";
+        return k_exit_ok;
+    }
+    std::cout << fmt::format("message   {}\nstatus    {}\nsent      {}\nfrom      {}\nsubject   {}\n", m.message_id,
+                             core::to_string(m.status.status), when(m.mail_timestamp), m.source, m.subject);
+    if (!m.send_id.empty()) std::cout << "send id   " << m.send_id << "\n";
+    std::cout << fmt::format("opens     {}   clicks {}   events {}\n\n", m.engagement.opens, m.engagement.clicks,
+                             m.event_count);
+    Table rt({"RECIPIENT", "STATUS", "SINCE", "DETAIL"});
+    for (const auto& r : v.recipients) {
+        rt.add({r.address, std::string(core::to_string(r.status.status)), format_timestamp(r.status.at), recipient_detail(r)});
+    }
+    std::cout << rt.render() << "\n";
+    Table et({"TIME", "EVENT", "ID"});
+    for (const auto& e : v.events) {
+        et.add({format_timestamp(e.occurred_at), e.type_name, e.id.hex().substr(0, 12)});
+    }
+    std::cout << et.render();
+    if (raw) {
+        for (const auto& e : v.events) std::cout << e.raw_json << "\n";
+    }
+    return k_exit_ok;
+}
+
+int cmd_list(const GlobalOptions& g, const std::string& recipient, const std::string& status, const std::string& since,
+             std::size_t limit) {
+    const auto c = load_config(g);
+    store::RecipientFilter f;
+    f.limit = limit;
+    if (!recipient.empty()) f.address = core::normalize_address(recipient);
+    if (!status.empty()) {
+        f.status = core::parse_status(status);
+        if (!f.status) {
+            throw CommandError{"--status " + status + ": unknown status (one of queued, sent, delivery_delayed, "
+                               "soft_bounced, delivered, rendering_failed, rejected, bounced, complained)", k_exit_partial};
+        }
+    }
+    if (!since.empty()) {
+        util::SystemClock clock;
+        f.since = util::parse_since(since, clock.now_millis());
+        if (!f.since) throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d", k_exit_partial};
+    }
+    auto store = open_store(c);
+    auto rows = store->recipients(f);
+    if (!rows) throw CommandError{rows.error().describe()};
+    if (g.json) {
+        json out = json::array();
+        for (const auto& r : *rows) out.push_back(recipient_json(r));
+        std::cout << out.dump() << "\n";
+        return k_exit_ok;
+    }
+    Table t({"MESSAGE", "RECIPIENT", "STATUS", "SINCE", "DETAIL"});
+    for (const auto& r : *rows) {
+        t.add({r.message_id, r.address, std::string(core::to_string(r.status.status)), format_timestamp(r.status.at),
+               recipient_detail(r)});
+    }
+    std::cout << t.render();
+    return k_exit_ok;
+}
+
+int cmd_stats(const GlobalOptions& g, const std::string& since) {
+    const auto c = load_config(g);
+    std::optional<util::UnixMillis> from;
+    if (!since.empty()) {
+        util::SystemClock clock;
+        from = util::parse_since(since, clock.now_millis());
+        if (!from) throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d", k_exit_partial};
+    }
+    auto store = open_store(c);
+    auto counts = store->counts(from);
+    if (!counts) throw CommandError{counts.error().describe()};
+    const auto& n = *counts;
+    const double bounce_rate = core::rate(n.hard_bounced, n.sent);
+    const double complaint_rate = core::rate(n.complained, n.sent);
+    const auto bounce_verdict = core::verdict(bounce_rate, core::k_bounce_warning, core::k_bounce_at_risk);
+    const auto complaint_verdict = core::verdict(complaint_rate, core::k_complaint_warning, core::k_complaint_at_risk);
+    if (g.json) {
+        json by_status = json::object();
+        for (int i = 0; i < core::k_status_count; ++i) {
+            by_status[std::string(core::to_string(static_cast<core::RecipientStatus>(i)))] = n.by_status[i];
+        }
+        std::cout << json{{"messages", n.messages},
+                          {"recipients", n.recipients},
+                          {"sent", n.sent},
+                          {"delivered", n.delivered},
+                          {"bounced", n.hard_bounced},
+                          {"complained", n.complained},
+                          {"opens", n.opens},
+                          {"clicks", n.clicks},
+                          {"by_status", by_status},
+                          {"bounce_rate", bounce_rate},
+                          {"bounce_verdict", std::string(core::to_string(bounce_verdict))},
+                          {"complaint_rate", complaint_rate},
+                          {"complaint_verdict", std::string(core::to_string(complaint_verdict))}}
+                         .dump()
+                  << "\n";
+        return k_exit_ok;
+    }
+    std::cout << fmt::format("messages {}  recipients {}\nsent {}  delivered {}  bounced {}  complained {}  opens {}  clicks {}\n",
+                             n.messages, n.recipients, n.sent, n.delivered, n.hard_bounced, n.complained, n.opens, n.clicks);
+    std::cout << fmt::format("bounce rate    {:6.2f}%  {}  (SES: warning at 5%, at risk at 10%)\n", bounce_rate * 100,
+                             core::to_string(bounce_verdict));
+    std::cout << fmt::format("complaint rate {:6.3f}%  {}  (SES: warning at 0.1%, at risk at 0.5%)\n", complaint_rate * 100,
+                             core::to_string(complaint_verdict));
+    Table t({"STATUS", "RECIPIENTS"});
+    for (int i = 0; i < core::k_status_count; ++i) {
+        t.add({std::string(core::to_string(static_cast<core::RecipientStatus>(i))), std::to_string(n.by_status[i])});
+    }
+    std::cout << "\n" << t.render();
+    return k_exit_ok;
+}
+
+int cmd_config_show(const GlobalOptions& g) {
+    const auto c = load_config(g);
+    std::cout << (g.json ? c.show_json() + "\n" : c.show());
+    return k_exit_ok;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+    CLI::App cli{"mailtrack: send email through Amazon SES and know what became of every message"};
+    cli.require_subcommand(1);
+    GlobalOptions g;
+    cli.add_option("--config", g.config_file, "TOML configuration file (or MAILTRACK_CONFIG)");
+    cli.add_option("--set", g.overrides, "override a setting: section.key=value (repeatable)");
+    cli.add_option("--db", g.db, "SQLite database file (store.sqlite_path)");
+    cli.add_option("--log-level", g.log_level, "debug, info, warn, error, off");
+    cli.add_option("--log-format", g.log_format, "text or json");
+    auto add_json = [&](CLI::App* sub) { sub->add_flag("--json", g.json, "machine-readable output"); };
+    // Global options may also follow the subcommand.
+    auto add_common = [&](CLI::App* sub) {
+        add_json(sub);
+        sub->add_option("--db", g.db, "SQLite database file (store.sqlite_path)");
+        sub->add_option("--set", g.overrides, "override a setting: section.key=value (repeatable)");
+        sub->add_option("--config", g.config_file, "TOML configuration file");
+    };
+
+    std::function<int()> action;
+
+    std::vector<std::string> inputs;
+    auto* ingest = cli.add_subcommand("ingest", "apply SES event documents (JSON or NDJSON; SNS-wrapped or raw)");
+    add_common(ingest);
+    ingest->add_option("inputs", inputs, "files to read; - for standard input");
+    ingest->callback([&] { action = [&] { return cmd_ingest(g, inputs); }; });
+
+    std::string message_id;
+    bool raw = false;
+    auto* status = cli.add_subcommand("status", "one message: recipients, statuses and the event timeline");
+    add_common(status);
+    status->add_option("message_id", message_id, "the SES message id")->required();
+    status->add_flag("--raw", raw, "also print each event's raw SES JSON");
+    status->callback([&] { action = [&] { return cmd_status(g, message_id, raw); }; });
+
+    std::string recipient, status_filter, since;
+    std::size_t limit = 1000;
+    auto* list = cli.add_subcommand("list", "recipients by address, status or time");
+    add_common(list);
+    list->add_option("--recipient", recipient, "only this address");
+    list->add_option("--status", status_filter, "only this status");
+    list->add_option("--since", since, "only recipients with events since (ISO time, or 24h, 7d ...)");
+    list->add_option("--limit", limit, "at most this many rows")->capture_default_str();
+    list->callback([&] { action = [&] { return cmd_list(g, recipient, status_filter, since, limit); }; });
+
+    std::string stats_since;
+    auto* stats = cli.add_subcommand("stats", "delivery counts, bounce and complaint rates against SES thresholds");
+    add_common(stats);
+    stats->add_option("--since", stats_since, "only messages sent since (ISO time, or 24h, 7d ...)");
+    stats->callback([&] { action = [&] { return cmd_stats(g, stats_since); }; });
+
+    auto* cfg = cli.add_subcommand("config", "configuration");
+    cfg->require_subcommand(1);
+    auto* show = cfg->add_subcommand("show", "print the effective configuration, secrets masked");
+    add_common(show);
+    show->callback([&] { action = [&] { return cmd_config_show(g); }; });
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e) == 0 ? k_exit_ok : k_exit_partial;
+    }
+    try {
+        return action ? action() : k_exit_partial;
+    } catch (const CommandError& e) {
+        std::cerr << "mailtrack: " << e.message << "\n";
+        return e.code;
+    } catch (const std::exception& e) {
+        std::cerr << "mailtrack: unexpected error: " << e.what() << "\n";
+        return k_exit_failure;
+    }
+}
+
+}  // namespace mailtrack::cli

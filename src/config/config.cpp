@@ -1,0 +1,296 @@
+#include "mailtrack/config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+#include <sstream>
+
+#include "mailtrack/util/json_escape.hpp"
+
+namespace mailtrack::config {
+namespace {
+
+using util::ErrorKind;
+
+const SettingSpec* find_spec(std::string_view key) {
+    for (const auto& s : settings()) {
+        if (s.key == key) return &s;
+    }
+    return nullptr;
+}
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return std::string(s);
+}
+
+// Checks `text` against the spec's type and returns it in canonical form.
+util::Result<std::string> validate(const SettingSpec& spec, std::string_view text, std::string_view origin) {
+    switch (spec.type) {
+        case SettingType::string:
+        case SettingType::string_list:
+            return std::string(text);
+        case SettingType::integer: {
+            std::int64_t v = 0;
+            const std::string t = trim(text);
+            auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            if (ec != std::errc() || p != t.data() + t.size() || t.empty()) {
+                return util::fail(ErrorKind::config, std::string(origin) + ": " + std::string(spec.key) +
+                                                         " must be an integer, got \"" + std::string(text) + "\"");
+            }
+            return std::to_string(v);
+        }
+        case SettingType::boolean: {
+            std::string t = trim(text);
+            std::transform(t.begin(), t.end(), t.begin(), [](char c) { return static_cast<char>(std::tolower(c)); });
+            if (t == "true" || t == "1" || t == "yes" || t == "on") return std::string("true");
+            if (t == "false" || t == "0" || t == "no" || t == "off") return std::string("false");
+            return util::fail(ErrorKind::config, std::string(origin) + ": " + std::string(spec.key) +
+                                                     " must be true or false, got \"" + std::string(text) + "\"");
+        }
+    }
+    return std::string(text);
+}
+
+util::Result<std::string> from_toml(const SettingSpec& spec, const toml::node& node, std::string_view origin) {
+    auto type_error = [&](std::string_view expected) {
+        return util::fail(ErrorKind::config, std::string(origin) + ": " + std::string(spec.key) + " must be " +
+                                                 std::string(expected));
+    };
+    switch (spec.type) {
+        case SettingType::string:
+            if (auto v = node.value<std::string>(); v && node.is_string()) return *v;
+            return type_error("a string");
+        case SettingType::integer:
+            if (auto v = node.value<std::int64_t>(); v && node.is_integer()) return std::to_string(*v);
+            return type_error("an integer");
+        case SettingType::boolean:
+            if (auto v = node.value<bool>(); v && node.is_boolean()) return std::string(*v ? "true" : "false");
+            return type_error("true or false");
+        case SettingType::string_list: {
+            const auto* arr = node.as_array();
+            if (arr == nullptr) return type_error("an array of strings");
+            std::string joined;
+            for (const auto& item : *arr) {
+                auto v = item.value<std::string>();
+                if (!v || !item.is_string()) return type_error("an array of strings");
+                if (!joined.empty()) joined += ',';
+                joined += *v;
+            }
+            return joined;
+        }
+    }
+    return type_error("valid");
+}
+
+}  // namespace
+
+const std::vector<SettingSpec>& settings() {
+    static const std::vector<SettingSpec> k_settings = {
+        {"log.level", SettingType::string, "info", false, "debug, info, warn, error or off"},
+        {"log.format", SettingType::string, "text", false, "text or json"},
+        {"store.backend", SettingType::string, "sqlite", false, "where statuses are kept: sqlite"},
+        {"store.sqlite_path", SettingType::string, "mailtrack.db", false, "SQLite database file (:memory: for tests)"},
+        {"store.sqlite_busy_timeout_ms", SettingType::integer, "5000", false,
+         "how long a writer waits for another process's lock"},
+        {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
+        {"ingest.batch_size", SettingType::integer, "512", false, "events applied per store transaction"},
+        {"ingest.max_document_bytes", SettingType::integer, "1048576", false, "largest accepted event document"},
+    };
+    return k_settings;
+}
+
+std::string_view to_string(Source s) noexcept {
+    switch (s) {
+        case Source::default_value: return "default";
+        case Source::file: return "file";
+        case Source::environment: return "environment";
+        case Source::flag: return "flag";
+    }
+    return "?";
+}
+
+std::string env_name(std::string_view key) {
+    std::string out = "MAILTRACK_";
+    for (const char c : key) {
+        out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    }
+    return out;
+}
+
+std::string mask(std::string_view value, bool secret) {
+    if (value.empty()) return {};
+    if (secret) return "********";
+    // scheme://user:password@host -> scheme://user:********@host
+    const auto scheme = value.find("://");
+    if (scheme == std::string_view::npos) return std::string(value);
+    const auto at = value.find('@', scheme + 3);
+    const auto colon = value.find(':', scheme + 3);
+    if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return std::string(value);
+    return std::string(value.substr(0, colon + 1)) + "********" + std::string(value.substr(at));
+}
+
+util::Result<Config> Config::load(const std::optional<std::string>& file,
+                                  const std::vector<std::pair<std::string, std::string>>& environment,
+                                  const std::vector<std::string>& overrides) {
+    Config c;
+    for (const auto& s : settings()) c.m_values[std::string(s.key)] = Value{std::string(s.default_value), Source::default_value};
+
+    if (file) {
+        toml::table table;
+        try {
+            table = toml::parse_file(*file);
+        } catch (const toml::parse_error& e) {
+            std::ostringstream where;
+            where << e.source().begin;
+            return util::fail(ErrorKind::config, *file + ": " + std::string(e.description()) + " at " + where.str());
+        }
+        std::string unknown;
+        for (const auto& [section, node] : table) {
+            const auto* sub = node.as_table();
+            if (sub == nullptr) {
+                return util::fail(ErrorKind::config, *file + ": top-level key \"" + std::string(section.str()) +
+                                                         "\" must be a [section]");
+            }
+            for (const auto& [name, value] : *sub) {
+                const std::string key = std::string(section.str()) + "." + std::string(name.str());
+                const SettingSpec* spec = find_spec(key);
+                if (spec == nullptr) {
+                    return util::fail(ErrorKind::config, *file + ": unknown setting " + key +
+                                                             " (`mailtrack config show` lists the known ones)");
+                }
+                auto v = from_toml(*spec, value, *file);
+                if (!v) return util::Unexpected(std::move(v).error());
+                c.m_values[key] = Value{std::move(*v), Source::file};
+            }
+        }
+    }
+    for (const auto& s : settings()) {
+        const std::string name = env_name(s.key);
+        for (const auto& [k, v] : environment) {
+            if (k != name) continue;
+            auto checked = validate(s, v, "environment variable " + name);
+            if (!checked) return util::Unexpected(std::move(checked).error());
+            c.m_values[std::string(s.key)] = Value{std::move(*checked), Source::environment};
+        }
+    }
+    for (const auto& o : overrides) {
+        const auto eq = o.find('=');
+        if (eq == std::string::npos) {
+            return util::fail(ErrorKind::config, "--set " + o + ": expected key=value");
+        }
+        auto next = c.with(o.substr(0, eq), o.substr(eq + 1));
+        if (!next) return next;
+        c = std::move(*next);
+    }
+    return c;
+}
+
+util::Result<Config> Config::with(std::string_view key, std::string_view value) const {
+    const SettingSpec* spec = find_spec(key);
+    if (spec == nullptr) {
+        return util::fail(ErrorKind::config, "unknown setting " + std::string(key) +
+                                                 " (`mailtrack config show` lists the known ones)");
+    }
+    auto checked = validate(*spec, value, "flag");
+    if (!checked) return util::Unexpected(std::move(checked).error());
+    Config c = *this;
+    c.m_values[std::string(key)] = Value{std::move(*checked), Source::flag};
+    return c;
+}
+
+const std::string& Config::text(std::string_view key) const {
+    const auto it = m_values.find(key);
+    assert(it != m_values.end() && "every known key has a default");
+    return it->second.text;
+}
+
+std::int64_t Config::integer(std::string_view key) const {
+    std::int64_t v = 0;
+    const std::string& t = text(key);
+    std::from_chars(t.data(), t.data() + t.size(), v);  // validated on the way in
+    return v;
+}
+
+bool Config::boolean(std::string_view key) const { return text(key) == "true"; }
+
+std::vector<std::string> Config::list(std::string_view key) const {
+    std::vector<std::string> out;
+    std::string_view t = text(key);
+    while (!t.empty()) {
+        const auto comma = t.find(',');
+        std::string item = trim(t.substr(0, comma));
+        if (!item.empty()) out.push_back(std::move(item));
+        if (comma == std::string_view::npos) break;
+        t.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+Source Config::source(std::string_view key) const {
+    const auto it = m_values.find(key);
+    return it == m_values.end() ? Source::default_value : it->second.source;
+}
+
+std::string Config::show() const {
+    std::string out;
+    std::string section;
+    for (const auto& s : settings()) {
+        const std::string_view sec = s.key.substr(0, s.key.find('.'));
+        if (sec != section) {
+            section = std::string(sec);
+            out += (out.empty() ? "[" : "\n[") + section + "]\n";
+        }
+        const Value& v = m_values.at(std::string(s.key));
+        out += std::string(s.key.substr(s.key.find('.') + 1)) + " = ";
+        const std::string shown = mask(v.text, s.secret);
+        switch (s.type) {
+            case SettingType::integer:
+            case SettingType::boolean:
+                out += shown;
+                break;
+            case SettingType::string:
+                util::append_json_string(out, shown);
+                break;
+            case SettingType::string_list: {
+                out += "[";
+                bool first = true;
+                for (const auto& item : list(s.key)) {
+                    if (!first) out += ", ";
+                    util::append_json_string(out, mask(item, s.secret));
+                    first = false;
+                }
+                out += "]";
+                break;
+            }
+        }
+        out += "  # ";
+        out += to_string(v.source);
+        if (v.source == Source::environment) out += " " + env_name(s.key);
+        out += "\n";
+    }
+    return out;
+}
+
+std::string Config::show_json() const {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& s : settings()) {
+        const Value& v = m_values.at(std::string(s.key));
+        if (!first) out += ",";
+        first = false;
+        util::append_json_string(out, s.key);
+        out += ":{\"value\":";
+        util::append_json_string(out, mask(v.text, s.secret));
+        out += ",\"source\":";
+        util::append_json_string(out, to_string(v.source));
+        out += "}";
+    }
+    out += "}";
+    return out;
+}
+
+}  // namespace mailtrack::config

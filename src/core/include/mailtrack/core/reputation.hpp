@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string_view>
+
+namespace mailtrack::core {
+
+// SES's account review thresholds (SES developer guide, "reputation metrics"):
+// bounce rate 5% puts an account under review warning, 10% at risk of pause;
+// complaint rate 0.1% and 0.5% likewise.
+inline constexpr double k_bounce_warning = 0.05;
+inline constexpr double k_bounce_at_risk = 0.10;
+inline constexpr double k_complaint_warning = 0.001;
+inline constexpr double k_complaint_at_risk = 0.005;
+
+enum class RateVerdict { healthy, warning, at_risk };
+
+constexpr RateVerdict verdict(double rate, double warning, double at_risk) noexcept {
+    if (rate >= at_risk) return RateVerdict::at_risk;
+    if (rate >= warning) return RateVerdict::warning;
+    return RateVerdict::healthy;
+}
+
+constexpr std::string_view to_string(RateVerdict v) noexcept {
+    switch (v) {
+        case RateVerdict::healthy: return "ok";
+        case RateVerdict::warning: return "WARNING";
+        case RateVerdict::at_risk: return "AT RISK";
+    }
+    return "?";
+}
+
+// part/whole, 0 when there is no whole.
+constexpr double rate(long long part, long long whole) noexcept {
+    return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+}  // namespace mailtrack::core

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mailtrack/store/store.hpp"
+
+namespace mailtrack::store {
+
+struct SqliteOptions {
+    std::string path = "mailtrack.db";  // ":memory:" for a private in-memory database
+    int busy_timeout_ms = 5000;          // how long a writer waits for another process's lock
+    int archive_zstd_level = 1;          // compression of the raw-event archive
+};
+
+// The embedded store: SQLite in WAL mode with synchronous=NORMAL. Raw SES JSON is archived
+// per apply() batch as one zstd frame, which is what keeps archiving cheap.
+class SqliteStore final : public Store {
+public:
+    // Opens (creating if needed) and migrates the database.
+    static util::Result<std::unique_ptr<SqliteStore>> open(const SqliteOptions& options);
+    ~SqliteStore() override;
+
+    util::Result<ApplyResult> apply(std::span<const core::SesEvent> events) override;
+    util::Result<std::optional<MessageView>> message(std::string_view message_id, bool with_raw_json) override;
+    util::Result<std::vector<core::RecipientState>> recipients(const RecipientFilter& filter) override;
+    util::Result<DeliveryCounts> counts(std::optional<util::UnixMillis> since) override;
+    util::Result<StoreInfo> info() override;
+    util::Result<std::vector<core::Suppression>> suppressions() override;
+    util::Result<std::optional<core::Suppression>> suppression(std::string_view address) override;
+    util::Result<void> suppress(const core::Suppression& entry) override;
+    util::Result<bool> unsuppress(std::string_view address) override;
+    util::Result<std::int64_t> soft_bounces(std::string_view address) override;
+
+    // The schema version after migration.
+    int schema_version() const;
+
+    struct Impl;
+
+private:
+    explicit SqliteStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace mailtrack::store

@@ -1,0 +1,934 @@
+#include "mailtrack/store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+#include <zstd.h>
+
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+namespace mailtrack::store {
+namespace {
+
+using core::EventId;
+using core::MessageState;
+using core::RecipientState;
+using util::ErrorKind;
+using util::Result;
+using util::UnixMillis;
+
+// ---- schema ---------------------------------------------------------------------------------
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+constexpr Migration k_migrations[] = {
+    {1, R"sql(
+CREATE TABLE messages (
+  message_id TEXT PRIMARY KEY,
+  status INTEGER NOT NULL, status_at INTEGER NOT NULL, status_event BLOB,
+  mail_timestamp INTEGER, source TEXT, subject TEXT, sending_account_id TEXT, source_arn TEXT,
+  configuration_set TEXT, send_id TEXT, recipient_count INTEGER NOT NULL,
+  opens INTEGER NOT NULL, first_open_at INTEGER, last_open_at INTEGER,
+  clicks INTEGER NOT NULL, first_click_at INTEGER, last_click_at INTEGER,
+  subscription_changes INTEGER NOT NULL, unsubscribed_at INTEGER,
+  event_count INTEGER NOT NULL, unknown_events INTEGER NOT NULL,
+  first_event_at INTEGER, last_event_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX messages_by_time ON messages(mail_timestamp);
+CREATE INDEX messages_by_send ON messages(send_id) WHERE send_id IS NOT NULL;
+
+CREATE TABLE recipients (
+  message_id TEXT NOT NULL, address TEXT NOT NULL,
+  status INTEGER NOT NULL, status_at INTEGER NOT NULL, status_event BLOB,
+  delivered_at INTEGER, delivery_event BLOB, smtp_response TEXT, reporting_mta TEXT, processing_ms INTEGER,
+  bounced_at INTEGER, bounce_event BLOB, bounce_type TEXT, bounce_subtype TEXT, bounce_action TEXT,
+  bounce_status TEXT, diagnostic_code TEXT,
+  complained_at INTEGER, complaint_event BLOB, feedback_type TEXT, complaint_subtype TEXT, complaint_user_agent TEXT,
+  delayed_at INTEGER, delay_event BLOB, delay_type TEXT, delay_status TEXT, delay_diagnostic TEXT, delay_expires_at INTEGER,
+  failed_at INTEGER, failure_event BLOB, failure_reason TEXT, failure_template TEXT,
+  opens INTEGER NOT NULL, first_open_at INTEGER, last_open_at INTEGER,
+  clicks INTEGER NOT NULL, first_click_at INTEGER, last_click_at INTEGER,
+  subscription_changes INTEGER NOT NULL, unsubscribed_at INTEGER,
+  soft_bounces INTEGER NOT NULL, event_count INTEGER NOT NULL, first_event_at INTEGER, last_event_at INTEGER,
+  PRIMARY KEY (message_id, address)
+) WITHOUT ROWID;
+CREATE INDEX recipients_by_address ON recipients(address);
+CREATE INDEX recipients_by_status ON recipients(status, last_event_at);
+
+-- Every event once, by identity. The raw SES JSON lives in event_archive: one zstd frame per
+-- applied batch, this row pointing at its slice.
+CREATE TABLE events (
+  event_id BLOB PRIMARY KEY,
+  message_id TEXT NOT NULL, type INTEGER NOT NULL, type_name TEXT NOT NULL, occurred_at INTEGER NOT NULL,
+  archive_id INTEGER NOT NULL, archive_offset INTEGER NOT NULL, archive_length INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX events_by_message ON events(message_id, occurred_at);
+
+CREATE TABLE event_archive (
+  archive_id INTEGER PRIMARY KEY, codec TEXT NOT NULL, raw_size INTEGER NOT NULL, data BLOB NOT NULL
+);
+
+CREATE TABLE suppressions (
+  address TEXT PRIMARY KEY, reason INTEGER NOT NULL, since INTEGER NOT NULL, source_event BLOB,
+  detail TEXT, expires_at INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE address_stats (
+  address TEXT PRIMARY KEY, soft_bounces INTEGER NOT NULL, last_soft_bounce_at INTEGER
+) WITHOUT ROWID;
+)sql"},
+};
+
+// ---- thin RAII over the C API ---------------------------------------------------------------
+
+ErrorKind kind_of(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_FULL:
+        case SQLITE_READONLY:
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+        case SQLITE_PROTOCOL:
+            return ErrorKind::storage_unavailable;
+        default:
+            return ErrorKind::storage;
+    }
+}
+
+util::Unexpected<util::Error> db_error(sqlite3* db, int rc, std::string_view doing) {
+    std::string message = "sqlite: " + std::string(doing) + ": " + sqlite3_errstr(rc);
+    if (db != nullptr && sqlite3_errmsg(db) != nullptr && std::strcmp(sqlite3_errmsg(db), sqlite3_errstr(rc)) != 0) {
+        message += " (" + std::string(sqlite3_errmsg(db)) + ")";
+    }
+    return util::fail(kind_of(rc), std::move(message));
+}
+
+class Statement {
+public:
+    Statement() = default;
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    ~Statement() { sqlite3_finalize(m_stmt); }
+
+    int prepare(sqlite3* db, const char* sql) {
+        m_db = db;
+        return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr);
+    }
+    sqlite3_stmt* get() const { return m_stmt; }
+
+    // Binding, with a running index so row codecs read like column lists.
+    void reset() {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+        m_bind = 0;
+        m_col = 0;
+    }
+    void bind(std::int64_t v) { sqlite3_bind_int64(m_stmt, ++m_bind, v); }
+    void bind(const std::optional<UnixMillis>& v) {
+        if (v) bind(*v);
+        else sqlite3_bind_null(m_stmt, ++m_bind);
+    }
+    void bind(std::string_view v) {
+        if (v.empty()) sqlite3_bind_null(m_stmt, ++m_bind);
+        else sqlite3_bind_text(m_stmt, ++m_bind, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind(const EventId& id) {
+        if (id == EventId{}) sqlite3_bind_null(m_stmt, ++m_bind);
+        else sqlite3_bind_blob(m_stmt, ++m_bind, id.bytes.data(), static_cast<int>(id.bytes.size()), SQLITE_TRANSIENT);
+    }
+    void bind_blob(const void* data, std::size_t size) {
+        sqlite3_bind_blob64(m_stmt, ++m_bind, data, size, SQLITE_STATIC);
+    }
+
+    int step() {
+        m_col = 0;
+        return sqlite3_step(m_stmt);
+    }
+
+    bool is_null() const { return sqlite3_column_type(m_stmt, m_col) == SQLITE_NULL; }
+    std::int64_t int64() { return sqlite3_column_int64(m_stmt, m_col++); }
+    std::optional<UnixMillis> opt_int64() {
+        if (is_null()) {
+            ++m_col;
+            return std::nullopt;
+        }
+        return int64();
+    }
+    std::string text() {
+        const auto* p = sqlite3_column_text(m_stmt, m_col);
+        const int n = sqlite3_column_bytes(m_stmt, m_col++);
+        return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+    }
+    EventId event_id() {
+        EventId id;
+        const void* p = sqlite3_column_blob(m_stmt, m_col);
+        const int n = sqlite3_column_bytes(m_stmt, m_col++);
+        if (p != nullptr && n == static_cast<int>(id.bytes.size())) std::memcpy(id.bytes.data(), p, id.bytes.size());
+        return id;
+    }
+    std::string_view blob() {
+        const void* p = sqlite3_column_blob(m_stmt, m_col);
+        const int n = sqlite3_column_bytes(m_stmt, m_col++);
+        return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n));
+    }
+
+private:
+    sqlite3* m_db = nullptr;
+    sqlite3_stmt* m_stmt = nullptr;
+    int m_bind = 0;
+    int m_col = 0;
+};
+
+// ---- row codecs -----------------------------------------------------------------------------
+
+core::RecipientStatus status_at(std::int64_t v) {
+    // Rows are only written by this store; an out-of-range value means a newer schema wrote it.
+    return core::status_from_precedence(static_cast<int>(v)).value_or(core::RecipientStatus::queued);
+}
+
+void bind_engagement(Statement& s, const core::Engagement& e) {
+    s.bind(e.opens);
+    s.bind(e.first_open_at);
+    s.bind(e.last_open_at);
+    s.bind(e.clicks);
+    s.bind(e.first_click_at);
+    s.bind(e.last_click_at);
+    s.bind(e.subscription_changes);
+    s.bind(e.unsubscribed_at);
+}
+
+core::Engagement read_engagement(Statement& s) {
+    core::Engagement e;
+    e.opens = s.int64();
+    e.first_open_at = s.opt_int64();
+    e.last_open_at = s.opt_int64();
+    e.clicks = s.int64();
+    e.first_click_at = s.opt_int64();
+    e.last_click_at = s.opt_int64();
+    e.subscription_changes = s.int64();
+    e.unsubscribed_at = s.opt_int64();
+    return e;
+}
+
+void bind_status(Statement& s, const core::StatusStamp& st) {
+    s.bind(static_cast<std::int64_t>(core::precedence(st.status)));
+    s.bind(st.at);
+    s.bind(st.event);
+}
+
+core::StatusStamp read_status(Statement& s) {
+    core::StatusStamp st;
+    st.status = status_at(s.int64());
+    st.at = s.int64();
+    st.event = s.event_id();
+    return st;
+}
+
+constexpr const char* k_message_columns =
+    "message_id, status, status_at, status_event, mail_timestamp, source, subject, sending_account_id, source_arn, "
+    "configuration_set, send_id, recipient_count, opens, first_open_at, last_open_at, clicks, first_click_at, "
+    "last_click_at, subscription_changes, unsubscribed_at, event_count, unknown_events, first_event_at, last_event_at";
+
+void bind_message(Statement& s, const MessageState& m) {
+    s.bind(m.message_id);
+    bind_status(s, m.status);
+    s.bind(m.mail_timestamp);
+    s.bind(m.source);
+    s.bind(m.subject);
+    s.bind(m.sending_account_id);
+    s.bind(m.source_arn);
+    s.bind(m.configuration_set);
+    s.bind(m.send_id);
+    s.bind(m.recipient_count);
+    bind_engagement(s, m.engagement);
+    s.bind(m.event_count);
+    s.bind(m.unknown_events);
+    s.bind(m.first_event_at);
+    s.bind(m.last_event_at);
+}
+
+MessageState read_message(Statement& s) {
+    MessageState m;
+    m.message_id = s.text();
+    m.status = read_status(s);
+    m.mail_timestamp = s.opt_int64();
+    m.source = s.text();
+    m.subject = s.text();
+    m.sending_account_id = s.text();
+    m.source_arn = s.text();
+    m.configuration_set = s.text();
+    m.send_id = s.text();
+    m.recipient_count = s.int64();
+    m.engagement = read_engagement(s);
+    m.event_count = s.int64();
+    m.unknown_events = s.int64();
+    m.first_event_at = s.opt_int64();
+    m.last_event_at = s.opt_int64();
+    return m;
+}
+
+constexpr const char* k_recipient_columns =
+    "message_id, address, status, status_at, status_event, "
+    "delivered_at, delivery_event, smtp_response, reporting_mta, processing_ms, "
+    "bounced_at, bounce_event, bounce_type, bounce_subtype, bounce_action, bounce_status, diagnostic_code, "
+    "complained_at, complaint_event, feedback_type, complaint_subtype, complaint_user_agent, "
+    "delayed_at, delay_event, delay_type, delay_status, delay_diagnostic, delay_expires_at, "
+    "failed_at, failure_event, failure_reason, failure_template, "
+    "opens, first_open_at, last_open_at, clicks, first_click_at, last_click_at, subscription_changes, unsubscribed_at, "
+    "soft_bounces, event_count, first_event_at, last_event_at";
+
+// An absent fact is stored as a NULL timestamp; the other columns of it are then NULL too.
+template <typename Fact>
+std::optional<UnixMillis> fact_time(const std::optional<Fact>& f) {
+    return f ? std::optional<UnixMillis>(f->at) : std::nullopt;
+}
+
+void bind_recipient(Statement& s, const RecipientState& r) {
+    static const std::string k_empty;
+    s.bind(r.message_id);
+    s.bind(r.address);
+    bind_status(s, r.status);
+    const auto& d = r.delivery;
+    s.bind(fact_time(d));
+    s.bind(d ? d->event : EventId{});
+    s.bind(d ? d->smtp_response : k_empty);
+    s.bind(d ? d->reporting_mta : k_empty);
+    s.bind(d ? std::optional<std::int64_t>(d->processing_time_millis) : std::nullopt);
+    const auto& b = r.bounce;
+    s.bind(fact_time(b));
+    s.bind(b ? b->event : EventId{});
+    s.bind(b ? b->bounce_type : k_empty);
+    s.bind(b ? b->bounce_subtype : k_empty);
+    s.bind(b ? b->action : k_empty);
+    s.bind(b ? b->status_code : k_empty);
+    s.bind(b ? b->diagnostic_code : k_empty);
+    const auto& c = r.complaint;
+    s.bind(fact_time(c));
+    s.bind(c ? c->event : EventId{});
+    s.bind(c ? c->feedback_type : k_empty);
+    s.bind(c ? c->complaint_subtype : k_empty);
+    s.bind(c ? c->user_agent : k_empty);
+    const auto& y = r.delay;
+    s.bind(fact_time(y));
+    s.bind(y ? y->event : EventId{});
+    s.bind(y ? y->delay_type : k_empty);
+    s.bind(y ? y->status_code : k_empty);
+    s.bind(y ? y->diagnostic_code : k_empty);
+    s.bind(y ? y->expiration_time : std::nullopt);
+    const auto& f = r.failure;
+    s.bind(fact_time(f));
+    s.bind(f ? f->event : EventId{});
+    s.bind(f ? f->reason : k_empty);
+    s.bind(f ? f->template_name : k_empty);
+    bind_engagement(s, r.engagement);
+    s.bind(r.soft_bounces);
+    s.bind(r.event_count);
+    s.bind(r.first_event_at);
+    s.bind(r.last_event_at);
+}
+
+RecipientState read_recipient(Statement& s) {
+    RecipientState r;
+    r.message_id = s.text();
+    r.address = s.text();
+    r.status = read_status(s);
+    if (auto at = s.opt_int64()) {
+        core::DeliveryFact d;
+        d.at = *at;
+        d.event = s.event_id();
+        d.smtp_response = s.text();
+        d.reporting_mta = s.text();
+        d.processing_time_millis = s.opt_int64().value_or(0);
+        r.delivery = std::move(d);
+    } else {
+        for (int i = 0; i < 4; ++i) s.text();
+    }
+    if (auto at = s.opt_int64()) {
+        core::BounceFact b;
+        b.at = *at;
+        b.event = s.event_id();
+        b.bounce_type = s.text();
+        b.bounce_subtype = s.text();
+        b.action = s.text();
+        b.status_code = s.text();
+        b.diagnostic_code = s.text();
+        r.bounce = std::move(b);
+    } else {
+        for (int i = 0; i < 6; ++i) s.text();
+    }
+    if (auto at = s.opt_int64()) {
+        core::ComplaintFact c;
+        c.at = *at;
+        c.event = s.event_id();
+        c.feedback_type = s.text();
+        c.complaint_subtype = s.text();
+        c.user_agent = s.text();
+        r.complaint = std::move(c);
+    } else {
+        for (int i = 0; i < 4; ++i) s.text();
+    }
+    if (auto at = s.opt_int64()) {
+        core::DelayFact y;
+        y.at = *at;
+        y.event = s.event_id();
+        y.delay_type = s.text();
+        y.status_code = s.text();
+        y.diagnostic_code = s.text();
+        y.expiration_time = s.opt_int64();
+        r.delay = std::move(y);
+    } else {
+        for (int i = 0; i < 5; ++i) s.text();
+    }
+    if (auto at = s.opt_int64()) {
+        core::FailureFact f;
+        f.at = *at;
+        f.event = s.event_id();
+        f.reason = s.text();
+        f.template_name = s.text();
+        r.failure = std::move(f);
+    } else {
+        for (int i = 0; i < 3; ++i) s.text();
+    }
+    r.engagement = read_engagement(s);
+    r.soft_bounces = s.int64();
+    r.event_count = s.int64();
+    r.first_event_at = s.opt_int64();
+    r.last_event_at = s.opt_int64();
+    return r;
+}
+
+core::Suppression read_suppression(Statement& s) {
+    core::Suppression x;
+    x.address = s.text();
+    const auto reason = s.int64();
+    x.reason = reason >= 0 && reason <= 3 ? static_cast<core::SuppressionReason>(reason) : core::SuppressionReason::manual;
+    x.since = s.int64();
+    x.source_event = s.event_id();
+    x.detail = s.text();
+    x.expires_at = s.opt_int64();
+    return x;
+}
+
+void bind_suppression(Statement& s, const core::Suppression& x) {
+    s.bind(x.address);
+    s.bind(static_cast<std::int64_t>(x.reason));
+    s.bind(x.since);
+    s.bind(x.source_event);
+    s.bind(x.detail);
+    s.bind(x.expires_at);
+}
+
+}  // namespace
+
+// ---- the store ------------------------------------------------------------------------------
+
+struct SqliteStore::Impl {
+    sqlite3* db = nullptr;
+    SqliteOptions options;
+    int version = 0;
+    Statement begin, commit, rollback;
+    Statement insert_event, next_archive, insert_archive;
+    Statement get_message, put_message, get_recipient, put_recipient;
+    Statement get_suppression, put_suppression, delete_suppression, add_soft_bounce, get_soft_bounces;
+    ZSTD_CCtx* cctx = nullptr;
+    ZSTD_DCtx* dctx = nullptr;
+    std::string archive_buffer;
+    std::string compressed;
+
+    ~Impl() {
+        ZSTD_freeCCtx(cctx);
+        ZSTD_freeDCtx(dctx);
+        // close_v2 defers the close until the member statements are finalized after this body.
+        sqlite3_close_v2(db);
+    }
+
+    Result<void> exec(const char* sql, std::string_view doing) {
+        char* message = nullptr;
+        const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
+        if (rc != SQLITE_OK) {
+            std::string detail = message != nullptr ? message : sqlite3_errstr(rc);
+            sqlite3_free(message);
+            return util::fail(kind_of(rc), "sqlite: " + std::string(doing) + ": " + detail);
+        }
+        return {};
+    }
+
+    Result<void> prepare(Statement& s, const std::string& sql) {
+        const int rc = s.prepare(db, sql.c_str());
+        if (rc != SQLITE_OK) return db_error(db, rc, "preparing " + sql.substr(0, 60));
+        return {};
+    }
+
+    Result<void> run(Statement& s, std::string_view doing) {
+        const int rc = s.step();
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW) return db_error(db, rc, doing);
+        return {};
+    }
+
+    Result<void> migrate() {
+        if (auto r = exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+                          "creating schema_migrations");
+            !r) {
+            return r;
+        }
+        Statement current;
+        if (auto r = prepare(current, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"); !r) return r;
+        if (current.step() != SQLITE_ROW) return db_error(db, sqlite3_errcode(db), "reading the schema version");
+        version = static_cast<int>(current.int64());
+        const int newest = k_migrations[std::size(k_migrations) - 1].version;
+        if (version > newest) {
+            return util::fail(ErrorKind::storage, "database schema version " + std::to_string(version) +
+                                                      " is newer than this mailtrack knows (" + std::to_string(newest) + ")");
+        }
+        for (const Migration& m : k_migrations) {
+            if (m.version <= version) continue;
+            if (auto r = exec("BEGIN IMMEDIATE", "starting a migration"); !r) return r;
+            auto applied = exec(m.sql, "migrating to version " + std::to_string(m.version));
+            if (applied) {
+                const std::string record = "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) +
+                                           ", strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
+                applied = exec(record.c_str(), "recording a migration");
+            }
+            if (!applied) {
+                (void)exec("ROLLBACK", "rolling back a migration");
+                // Another process may have migrated concurrently; that is success.
+                Statement again;
+                if (prepare(again, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations") && again.step() == SQLITE_ROW &&
+                    again.int64() >= m.version) {
+                    version = m.version;
+                    continue;
+                }
+                return applied;
+            }
+            if (auto r = exec("COMMIT", "committing a migration"); !r) return r;
+            version = m.version;
+        }
+        return {};
+    }
+
+    Result<void> prepare_all() {
+        auto placeholders = [](int n) {
+            std::string out = "?";
+            for (int i = 1; i < n; ++i) out += ",?";
+            return out;
+        };
+        const std::pair<Statement*, std::string> statements[] = {
+            {&begin, "BEGIN IMMEDIATE"},
+            {&commit, "COMMIT"},
+            {&rollback, "ROLLBACK"},
+            {&insert_event,
+             "INSERT OR IGNORE INTO events (event_id, message_id, type, type_name, occurred_at, archive_id, "
+             "archive_offset, archive_length) VALUES (?,?,?,?,?,?,?,?)"},
+            {&next_archive, "SELECT COALESCE(MAX(archive_id), 0) + 1 FROM event_archive"},
+            {&insert_archive, "INSERT INTO event_archive (archive_id, codec, raw_size, data) VALUES (?, 'zstd', ?, ?)"},
+            {&get_message, std::string("SELECT ") + k_message_columns + " FROM messages WHERE message_id = ?"},
+            {&put_message, std::string("INSERT OR REPLACE INTO messages (") + k_message_columns + ") VALUES (" +
+                               placeholders(24) + ")"},
+            {&get_recipient,
+             std::string("SELECT ") + k_recipient_columns + " FROM recipients WHERE message_id = ? AND address = ?"},
+            {&put_recipient, std::string("INSERT OR REPLACE INTO recipients (") + k_recipient_columns + ") VALUES (" +
+                                 placeholders(44) + ")"},
+            {&get_suppression,
+             "SELECT address, reason, since, source_event, detail, expires_at FROM suppressions WHERE address = ?"},
+            {&put_suppression,
+             "INSERT OR REPLACE INTO suppressions (address, reason, since, source_event, detail, expires_at) "
+             "VALUES (?,?,?,?,?,?)"},
+            {&delete_suppression, "DELETE FROM suppressions WHERE address = ?"},
+            {&add_soft_bounce,
+             "INSERT INTO address_stats (address, soft_bounces, last_soft_bounce_at) VALUES (?, ?, ?) "
+             "ON CONFLICT(address) DO UPDATE SET soft_bounces = soft_bounces + excluded.soft_bounces, "
+             "last_soft_bounce_at = MAX(COALESCE(last_soft_bounce_at, 0), excluded.last_soft_bounce_at)"},
+            {&get_soft_bounces, "SELECT soft_bounces FROM address_stats WHERE address = ?"},
+        };
+        for (const auto& [stmt, sql] : statements) {
+            if (auto r = prepare(*stmt, sql); !r) return r;
+        }
+        return {};
+    }
+
+    Result<std::string> decompress(std::string_view frame, std::int64_t raw_size) {
+        std::string out(static_cast<std::size_t>(raw_size), '\0');
+        const std::size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), frame.data(), frame.size());
+        if (ZSTD_isError(n) || n != out.size()) {
+            return util::fail(ErrorKind::storage, std::string("event archive is corrupt: ") +
+                                                      (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));
+        }
+        return out;
+    }
+
+    Result<ApplyResult> apply_in_transaction(std::span<const core::SesEvent> events);
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::schema_version() const { return m_impl->version; }
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+    auto impl = std::make_unique<Impl>();
+    impl->options = options;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(options.path.c_str(), &impl->db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        auto err = db_error(impl->db, rc, "opening " + options.path);
+        return err;
+    }
+    sqlite3_extended_result_codes(impl->db, 1);
+    sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
+                               "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000"}) {
+        if (auto r = impl->exec(pragma, pragma); !r) return util::Unexpected(std::move(r).error());
+    }
+    if (auto r = impl->migrate(); !r) return util::Unexpected(std::move(r).error());
+    if (auto r = impl->prepare_all(); !r) return util::Unexpected(std::move(r).error());
+    impl->cctx = ZSTD_createCCtx();
+    impl->dctx = ZSTD_createDCtx();
+    if (impl->cctx == nullptr || impl->dctx == nullptr) return util::fail(ErrorKind::internal, "zstd: out of memory");
+    ZSTD_CCtx_setParameter(impl->cctx, ZSTD_c_compressionLevel, options.archive_zstd_level);
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Result<ApplyResult> SqliteStore::apply(std::span<const core::SesEvent> events) {
+    Impl& s = *m_impl;
+    if (events.empty()) return ApplyResult{};
+    s.begin.reset();
+    if (auto r = s.run(s.begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
+    auto result = s.apply_in_transaction(events);
+    if (result) {
+        s.commit.reset();
+        if (auto r = s.run(s.commit, "committing"); !r) {
+            s.rollback.reset();
+            (void)s.rollback.step();
+            return util::Unexpected(std::move(r).error());
+        }
+        return result;
+    }
+    s.rollback.reset();
+    (void)s.rollback.step();
+    return result;
+}
+
+Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core::SesEvent> events) {
+    ApplyResult result;
+    next_archive.reset();
+    if (next_archive.step() != SQLITE_ROW) return db_error(db, sqlite3_errcode(db), "allocating an archive id");
+    const std::int64_t archive_id = next_archive.int64();
+    archive_buffer.clear();
+
+    // The batch's effects, joined in memory first so each row is read and written once.
+    std::map<std::string, MessageState, std::less<>> messages;
+    std::map<std::pair<std::string, std::string>, RecipientState> recipients;
+    std::map<std::string, core::Suppression, std::less<>> suppressions;
+    std::map<std::string, std::pair<std::int64_t, UnixMillis>, std::less<>> soft;
+
+    for (const core::SesEvent& ev : events) {
+        insert_event.reset();
+        insert_event.bind(ev.id);
+        insert_event.bind(ev.mail.message_id);
+        insert_event.bind(static_cast<std::int64_t>(ev.type));
+        insert_event.bind(ev.type_name);
+        insert_event.bind(ev.occurred_at);
+        insert_event.bind(archive_id);
+        insert_event.bind(static_cast<std::int64_t>(archive_buffer.size()));
+        insert_event.bind(static_cast<std::int64_t>(ev.raw_json.size()));
+        if (auto r = run(insert_event, "recording an event"); !r) return util::Unexpected(std::move(r).error());
+        if (sqlite3_changes(db) == 0) {
+            ++result.duplicates;
+            continue;
+        }
+        archive_buffer += ev.raw_json;
+        ++(ev.type == core::EventType::unknown ? result.unknown : result.applied);
+
+        core::EventEffects fx = core::effects_of(ev);
+        if (auto [it, inserted] = messages.try_emplace(fx.message.message_id, fx.message); !inserted) {
+            merge_into(it->second, fx.message);
+        }
+        for (RecipientState& r : fx.recipients) {
+            auto key = std::make_pair(r.message_id, r.address);
+            if (auto [it, inserted] = recipients.try_emplace(std::move(key), r); !inserted) merge_into(it->second, r);
+        }
+        for (core::Suppression& x : fx.suppressions) {
+            if (auto [it, inserted] = suppressions.try_emplace(x.address, x); !inserted) merge_into(it->second, x);
+        }
+        for (const std::string& a : fx.soft_bounced) {
+            auto& [count, last] = soft[a];
+            ++count;
+            last = std::max(last, ev.occurred_at);
+        }
+    }
+    if (archive_buffer.empty()) return result;
+
+    for (auto& [id, m] : messages) {
+        get_message.reset();
+        get_message.bind(id);
+        const int rc = get_message.step();
+        if (rc == SQLITE_ROW) {
+            MessageState stored = read_message(get_message);
+            merge_into(m, stored);
+        } else if (rc != SQLITE_DONE) {
+            return db_error(db, rc, "reading a message");
+        }
+        put_message.reset();
+        bind_message(put_message, m);
+        if (auto r = run(put_message, "writing a message"); !r) return util::Unexpected(std::move(r).error());
+    }
+    for (auto& [key, r] : recipients) {
+        get_recipient.reset();
+        get_recipient.bind(key.first);
+        get_recipient.bind(key.second);
+        const int rc = get_recipient.step();
+        if (rc == SQLITE_ROW) {
+            RecipientState stored = read_recipient(get_recipient);
+            merge_into(r, stored);
+        } else if (rc != SQLITE_DONE) {
+            return db_error(db, rc, "reading a recipient");
+        }
+        put_recipient.reset();
+        bind_recipient(put_recipient, r);
+        if (auto w = run(put_recipient, "writing a recipient"); !w) return util::Unexpected(std::move(w).error());
+    }
+    for (auto& [address, x] : suppressions) {
+        get_suppression.reset();
+        get_suppression.bind(address);
+        const int rc = get_suppression.step();
+        if (rc == SQLITE_ROW) {
+            merge_into(x, read_suppression(get_suppression));
+        } else if (rc != SQLITE_DONE) {
+            return db_error(db, rc, "reading a suppression");
+        }
+        put_suppression.reset();
+        bind_suppression(put_suppression, x);
+        if (auto w = run(put_suppression, "writing a suppression"); !w) return util::Unexpected(std::move(w).error());
+    }
+    for (const auto& [address, v] : soft) {
+        add_soft_bounce.reset();
+        add_soft_bounce.bind(address);
+        add_soft_bounce.bind(v.first);
+        add_soft_bounce.bind(v.second);
+        if (auto w = run(add_soft_bounce, "counting a soft bounce"); !w) return util::Unexpected(std::move(w).error());
+    }
+
+    compressed.resize(ZSTD_compressBound(archive_buffer.size()));
+    const std::size_t n = ZSTD_compress2(cctx, compressed.data(), compressed.size(), archive_buffer.data(),
+                                         archive_buffer.size());
+    if (ZSTD_isError(n)) return util::fail(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(n));
+    insert_archive.reset();
+    insert_archive.bind(archive_id);
+    insert_archive.bind(static_cast<std::int64_t>(archive_buffer.size()));
+    insert_archive.bind_blob(compressed.data(), n);
+    if (auto r = run(insert_archive, "archiving raw events"); !r) return util::Unexpected(std::move(r).error());
+    return result;
+}
+
+Result<std::optional<MessageView>> SqliteStore::message(std::string_view message_id, bool with_raw_json) {
+    Impl& s = *m_impl;
+    s.get_message.reset();
+    s.get_message.bind(message_id);
+    const int rc = s.get_message.step();
+    if (rc == SQLITE_DONE) return std::optional<MessageView>();
+    if (rc != SQLITE_ROW) return db_error(s.db, rc, "reading a message");
+    MessageView view;
+    view.message = read_message(s.get_message);
+    s.get_message.reset();
+
+    Statement rs;
+    if (auto r = s.prepare(rs, std::string("SELECT ") + k_recipient_columns +
+                                   " FROM recipients WHERE message_id = ? ORDER BY address");
+        !r) {
+        return util::Unexpected(std::move(r).error());
+    }
+    rs.bind(message_id);
+    int step = 0;
+    while ((step = rs.step()) == SQLITE_ROW) view.recipients.push_back(read_recipient(rs));
+    if (step != SQLITE_DONE) return db_error(s.db, step, "reading recipients");
+
+    Statement es;
+    if (auto r = s.prepare(es,
+                           "SELECT e.event_id, e.type, e.type_name, e.occurred_at, e.archive_offset, e.archive_length, "
+                           "e.archive_id FROM events e WHERE e.message_id = ? ORDER BY e.occurred_at, e.event_id");
+        !r) {
+        return util::Unexpected(std::move(r).error());
+    }
+    es.bind(message_id);
+    std::unordered_map<std::int64_t, std::string> archives;
+    Statement as;
+    if (with_raw_json) {
+        if (auto r = s.prepare(as, "SELECT raw_size, data FROM event_archive WHERE archive_id = ?"); !r) {
+            return util::Unexpected(std::move(r).error());
+        }
+    }
+    while ((step = es.step()) == SQLITE_ROW) {
+        EventRecord e;
+        e.id = es.event_id();
+        const auto type = es.int64();
+        e.type = type >= 0 && type < core::k_event_type_count ? static_cast<core::EventType>(type) : core::EventType::unknown;
+        e.type_name = es.text();
+        e.message_id = std::string(message_id);
+        e.occurred_at = es.int64();
+        const auto offset = es.int64();
+        const auto length = es.int64();
+        const auto archive_id = es.int64();
+        if (with_raw_json) {
+            auto it = archives.find(archive_id);
+            if (it == archives.end()) {
+                as.reset();
+                as.bind(archive_id);
+                if (as.step() != SQLITE_ROW) return util::fail(ErrorKind::storage, "event archive " + std::to_string(archive_id) + " is missing");
+                const auto raw_size = as.int64();
+                auto data = s.decompress(as.blob(), raw_size);
+                if (!data) return util::Unexpected(std::move(data).error());
+                it = archives.emplace(archive_id, std::move(*data)).first;
+            }
+            if (offset < 0 || length < 0 || static_cast<std::size_t>(offset + length) > it->second.size()) {
+                return util::fail(ErrorKind::storage, "event archive slice out of range for event " + e.id.hex());
+            }
+            e.raw_json = it->second.substr(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
+        }
+        view.events.push_back(std::move(e));
+    }
+    if (step != SQLITE_DONE) return db_error(s.db, step, "reading events");
+    return std::optional<MessageView>(std::move(view));
+}
+
+Result<std::vector<RecipientState>> SqliteStore::recipients(const RecipientFilter& filter) {
+    Impl& s = *m_impl;
+    std::string sql = std::string("SELECT ") + k_recipient_columns + " FROM recipients WHERE 1=1";
+    if (filter.address) sql += " AND address = ?";
+    if (filter.status) sql += " AND status = ?";
+    if (filter.since) sql += " AND last_event_at >= ?";
+    sql += " ORDER BY last_event_at DESC, message_id, address LIMIT ?";
+    Statement q;
+    if (auto r = s.prepare(q, sql); !r) return util::Unexpected(std::move(r).error());
+    if (filter.address) q.bind(*filter.address);
+    if (filter.status) q.bind(static_cast<std::int64_t>(core::precedence(*filter.status)));
+    if (filter.since) q.bind(*filter.since);
+    q.bind(static_cast<std::int64_t>(filter.limit));
+    std::vector<RecipientState> out;
+    int rc = 0;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_recipient(q));
+    if (rc != SQLITE_DONE) return db_error(s.db, rc, "listing recipients");
+    return out;
+}
+
+Result<DeliveryCounts> SqliteStore::counts(std::optional<UnixMillis> since) {
+    Impl& s = *m_impl;
+    const std::string where = since ? " WHERE m.mail_timestamp >= ?1" : "";
+    Statement q;
+    // Bounces onto the account suppression list are not attempts and SES leaves them out of
+    // the bounce rate; so do we.
+    const std::string sql =
+        "SELECT r.status, COUNT(*), SUM(r.delivered_at IS NOT NULL), "
+        "SUM(r.status = 7 AND COALESCE(r.bounce_subtype, '') <> 'OnAccountSuppressionList'), "
+        "SUM(r.complained_at IS NOT NULL) FROM recipients r JOIN messages m USING (message_id)" +
+        where + " GROUP BY r.status";
+    if (auto r = s.prepare(q, sql); !r) return util::Unexpected(std::move(r).error());
+    if (since) q.bind(*since);
+    DeliveryCounts c;
+    int rc = 0;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        const auto status = q.int64();
+        const auto n = q.int64();
+        if (status >= 0 && status < core::k_status_count) c.by_status[status] = n;
+        c.recipients += n;
+        c.delivered += q.int64();
+        c.hard_bounced += q.int64();
+        c.complained += q.int64();
+        const auto st = status_at(status);
+        if (st != core::RecipientStatus::queued && st != core::RecipientStatus::rejected &&
+            st != core::RecipientStatus::rendering_failed) {
+            c.sent += n;
+        }
+    }
+    if (rc != SQLITE_DONE) return db_error(s.db, rc, "counting recipients");
+    Statement m;
+    if (auto r = s.prepare(m, "SELECT COUNT(*), COALESCE(SUM(opens), 0), COALESCE(SUM(clicks), 0) FROM messages m" + where);
+        !r) {
+        return util::Unexpected(std::move(r).error());
+    }
+    if (since) m.bind(*since);
+    if ((rc = m.step()) != SQLITE_ROW) return db_error(s.db, rc, "counting messages");
+    c.messages = m.int64();
+    c.opens = m.int64();
+    c.clicks = m.int64();
+    return c;
+}
+
+Result<StoreInfo> SqliteStore::info() {
+    Impl& s = *m_impl;
+    Statement q;
+    if (auto r = s.prepare(q, "SELECT (SELECT COUNT(*) FROM events), (SELECT COALESCE(SUM(raw_size), 0) FROM event_archive), "
+                              "(SELECT COALESCE(SUM(LENGTH(data)), 0) FROM event_archive)");
+        !r) {
+        return util::Unexpected(std::move(r).error());
+    }
+    if (const int rc = q.step(); rc != SQLITE_ROW) return db_error(s.db, rc, "reading store info");
+    StoreInfo i;
+    i.events = q.int64();
+    i.archived_raw_bytes = q.int64();
+    i.archived_stored_bytes = q.int64();
+    return i;
+}
+
+Result<std::vector<core::Suppression>> SqliteStore::suppressions() {
+    Impl& s = *m_impl;
+    Statement q;
+    if (auto r = s.prepare(q, "SELECT address, reason, since, source_event, detail, expires_at FROM suppressions ORDER BY address");
+        !r) {
+        return util::Unexpected(std::move(r).error());
+    }
+    std::vector<core::Suppression> out;
+    int rc = 0;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(read_suppression(q));
+    if (rc != SQLITE_DONE) return db_error(s.db, rc, "listing suppressions");
+    return out;
+}
+
+Result<std::optional<core::Suppression>> SqliteStore::suppression(std::string_view address) {
+    Impl& s = *m_impl;
+    s.get_suppression.reset();
+    s.get_suppression.bind(address);
+    const int rc = s.get_suppression.step();
+    if (rc == SQLITE_DONE) return std::optional<core::Suppression>();
+    if (rc != SQLITE_ROW) return db_error(s.db, rc, "reading a suppression");
+    auto x = read_suppression(s.get_suppression);
+    s.get_suppression.reset();
+    return std::optional<core::Suppression>(std::move(x));
+}
+
+Result<void> SqliteStore::suppress(const core::Suppression& entry) {
+    auto existing = suppression(entry.address);
+    if (!existing) return util::Unexpected(std::move(existing).error());
+    core::Suppression merged = entry;
+    if (*existing) merge_into(merged, **existing);
+    Impl& s = *m_impl;
+    s.put_suppression.reset();
+    bind_suppression(s.put_suppression, merged);
+    return s.run(s.put_suppression, "writing a suppression");
+}
+
+Result<bool> SqliteStore::unsuppress(std::string_view address) {
+    Impl& s = *m_impl;
+    s.delete_suppression.reset();
+    s.delete_suppression.bind(address);
+    if (auto r = s.run(s.delete_suppression, "removing a suppression"); !r) return util::Unexpected(std::move(r).error());
+    return sqlite3_changes(s.db) > 0;
+}
+
+Result<std::int64_t> SqliteStore::soft_bounces(std::string_view address) {
+    Impl& s = *m_impl;
+    s.get_soft_bounces.reset();
+    s.get_soft_bounces.bind(address);
+    const int rc = s.get_soft_bounces.step();
+    if (rc == SQLITE_DONE) return std::int64_t{0};
+    if (rc != SQLITE_ROW) return db_error(s.db, rc, "reading soft bounces");
+    const auto n = s.get_soft_bounces.int64();
+    s.get_soft_bounces.reset();
+    return n;
+}
+
+}  // namespace mailtrack::store

@@ -1,0 +1,1 @@
+#include "mailtrack/store/store.hpp"
