@@ -1,0 +1,255 @@
+#include "mailtrack/store/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "event_factory.hpp"
+#include "mailtrack/util/time.hpp"
+#include "store_test_support.hpp"
+
+namespace mailtrack::store {
+namespace {
+
+using core::EventType;
+using core::RecipientStatus;
+using test::memory_store;
+using test::parse_all;
+
+constexpr const char* k_mid = "0100018a1b2c3d4e-5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c-000000";
+
+std::string fixture(const std::string& name) {
+    std::ifstream in(std::string(MAILTRACK_TESTDATA) + "/events/" + name + ".json");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+const core::RecipientState* find(const MessageView& v, std::string_view address) {
+    for (const auto& r : v.recipients) {
+        if (r.address == address) return &r;
+    }
+    return nullptr;
+}
+
+MessageView apply_and_view(const std::vector<std::string>& names, bool wrapped) {
+    auto store = memory_store();
+    std::vector<std::string> docs;
+    for (const auto& n : names) docs.push_back(wrapped ? testing::sns_wrap(fixture(n), "sns-" + n) : fixture(n));
+    const auto events = parse_all(docs);
+    auto r = store->apply(events);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().describe());
+    auto v = store->message(k_mid, true);
+    EXPECT_TRUE(v.has_value() && v->has_value());
+    return v && *v ? std::move(**v) : MessageView{};
+}
+
+class EachEnvelope : public ::testing::TestWithParam<bool> {};
+
+TEST_P(EachEnvelope, EveryEventTypeRoundTripsWithStatusAndFacts) {
+    const bool wrapped = GetParam();
+    struct Expect {
+        const char* fixture;
+        const char* address;
+        RecipientStatus status;
+    };
+    for (const Expect& x : {Expect{"send", "Other.Person@example.org", RecipientStatus::sent},
+                            Expect{"reject", "recipient@example.com", RecipientStatus::rejected},
+                            Expect{"bounce-permanent", "recipient@example.com", RecipientStatus::bounced},
+                            Expect{"bounce-transient", "Other.Person@example.org", RecipientStatus::soft_bounced},
+                            Expect{"bounce-undetermined", "recipient@example.com", RecipientStatus::soft_bounced},
+                            Expect{"complaint", "recipient@example.com", RecipientStatus::complained},
+                            Expect{"delivery", "Other.Person@example.org", RecipientStatus::delivered},
+                            Expect{"delivery-delay", "Other.Person@example.org", RecipientStatus::delivery_delayed},
+                            Expect{"open", "recipient@example.com", RecipientStatus::delivered},
+                            Expect{"click", "recipient@example.com", RecipientStatus::delivered},
+                            Expect{"rendering-failure", "recipient@example.com", RecipientStatus::rendering_failed},
+                            Expect{"subscription", "recipient@example.com", RecipientStatus::delivered},
+                            Expect{"notification-bounce", "recipient@example.com", RecipientStatus::bounced},
+                            Expect{"notification-complaint", "recipient@example.com", RecipientStatus::complained},
+                            Expect{"notification-delivery", "recipient@example.com", RecipientStatus::delivered}}) {
+        SCOPED_TRACE(x.fixture);
+        const MessageView v = apply_and_view({x.fixture}, wrapped);
+        const auto* r = find(v, x.address);
+        ASSERT_NE(r, nullptr);
+        EXPECT_EQ(r->status.status, x.status);
+        ASSERT_EQ(v.events.size(), 1u);
+        // The archive gives back the SES JSON itself, minified.
+        EXPECT_EQ(v.events[0].raw_json.front(), '{');
+        EXPECT_EQ(v.events[0].raw_json.find("\n"), std::string::npos);
+        EXPECT_EQ(v.events[0].raw_json.find("\"Type\":\"Notification\""), std::string::npos);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(RawAndWrapped, EachEnvelope, ::testing::Values(false, true),
+                         [](const auto& pi) { return std::string(pi.param ? "sns" : "raw"); });
+
+TEST(SqliteStore, FactsArePersisted) {
+    const MessageView v = apply_and_view({"send", "delivery", "bounce-permanent", "complaint", "delivery-delay", "open",
+                                          "click", "subscription"},
+                                         true);
+    EXPECT_EQ(v.message.subject, "Échantillon ✓");
+    EXPECT_EQ(v.message.send_id, "snd-0001");
+    EXPECT_EQ(v.message.configuration_set, "mailtrack-events");
+    EXPECT_EQ(v.message.recipient_count, 2);
+    EXPECT_EQ(v.message.engagement.opens, 1);
+    EXPECT_EQ(v.message.engagement.clicks, 1);
+    EXPECT_TRUE(v.message.engagement.unsubscribed_at.has_value());
+    EXPECT_EQ(v.message.status.status, RecipientStatus::complained);
+    EXPECT_EQ(v.events.size(), 8u);
+
+    const auto* r = find(v, "recipient@example.com");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->status.status, RecipientStatus::complained);
+    ASSERT_TRUE(r->delivery && r->bounce && r->complaint);
+    EXPECT_EQ(r->delivery->smtp_response, "250 2.6.0 Message received");
+    EXPECT_EQ(r->delivery->processing_time_millis, 2333);
+    EXPECT_EQ(r->bounce->diagnostic_code, "smtp; 550 5.1.1 user unknown");
+    EXPECT_EQ(r->complaint->feedback_type, "abuse");
+    // The open/click fixtures are single-recipient mails, so they reach the recipient too.
+    EXPECT_EQ(r->engagement.opens, 1);
+
+    const auto* o = find(v, "Other.Person@example.org");
+    ASSERT_NE(o, nullptr);
+    EXPECT_EQ(o->status.status, RecipientStatus::delivered);
+    ASSERT_TRUE(o->delay);
+    EXPECT_EQ(o->delay->delay_type, "TransientCommunicationFailure");
+    EXPECT_TRUE(o->delay->expiration_time.has_value());
+}
+
+TEST(SqliteStore, DuplicatesChangeNothing) {
+    auto store = memory_store();
+    const auto events = parse_all({fixture("open"), testing::sns_wrap(fixture("open"), "a"), fixture("open"),
+                                   testing::sns_wrap(fixture("open"), "b")});
+    auto first = store->apply(events);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->applied, 1);
+    EXPECT_EQ(first->duplicates, 3);
+    auto again = store->apply(events);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->applied, 0);
+    EXPECT_EQ(again->duplicates, 4);
+    auto v = store->message(k_mid, false);
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ((*v)->message.engagement.opens, 1);
+    EXPECT_EQ((*v)->message.event_count, 1);
+    auto info = store->info();
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->events, 1);
+}
+
+TEST(SqliteStore, UnknownTypesAreRecordedNotApplied) {
+    auto store = memory_store();
+    auto r = store->apply(parse_all({fixture("unknown-type")}));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->unknown, 1);
+    EXPECT_EQ(r->applied, 0);
+    auto v = store->message(k_mid, true);
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ((*v)->message.unknown_events, 1);
+    ASSERT_EQ((*v)->events.size(), 1u);
+    EXPECT_EQ((*v)->events[0].type_name, "FutureThing");
+    EXPECT_TRUE((*v)->recipients.empty());
+}
+
+TEST(SqliteStore, SuppressionListFromPermanentBouncesAndComplaints) {
+    auto store = memory_store();
+    ASSERT_TRUE(store->apply(parse_all({fixture("bounce-permanent"), fixture("bounce-transient"), fixture("complaint")})));
+    auto list = store->suppressions();
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1u);
+    // Both a bounce and a complaint for recipient@: the complaint is the stronger reason.
+    EXPECT_EQ((*list)[0].address, "recipient@example.com");
+    EXPECT_EQ((*list)[0].reason, core::SuppressionReason::complaint);
+    auto soft = store->soft_bounces("Other.Person@example.org");
+    ASSERT_TRUE(soft);
+    EXPECT_EQ(*soft, 1);
+    auto removed = store->unsuppress("recipient@example.com");
+    ASSERT_TRUE(removed);
+    EXPECT_TRUE(*removed);
+    EXPECT_TRUE(store->suppressions()->empty());
+    // Re-applying the same events does not resurrect a removed entry: they are duplicates.
+    ASSERT_TRUE(store->apply(parse_all({fixture("complaint")})));
+    EXPECT_TRUE(store->suppressions()->empty());
+}
+
+TEST(SqliteStore, ListAndCounts) {
+    auto store = memory_store();
+    ASSERT_TRUE(store->apply(parse_all({fixture("send"), fixture("delivery"), fixture("bounce-permanent")})));
+    RecipientFilter f;
+    f.status = RecipientStatus::bounced;
+    auto bounced = store->recipients(f);
+    ASSERT_TRUE(bounced);
+    ASSERT_EQ(bounced->size(), 1u);
+    EXPECT_EQ((*bounced)[0].address, "recipient@example.com");
+    RecipientFilter by_addr;
+    by_addr.address = "Other.Person@example.org";
+    EXPECT_EQ(store->recipients(by_addr)->size(), 1u);
+    auto c = store->counts(std::nullopt);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->messages, 1);
+    EXPECT_EQ(c->recipients, 2);
+    EXPECT_EQ(c->sent, 2);
+    EXPECT_EQ(c->delivered, 2);
+    EXPECT_EQ(c->hard_bounced, 1);
+    auto later = store->counts(*util::parse_timestamp("2030-01-01"));
+    ASSERT_TRUE(later);
+    EXPECT_EQ(later->recipients, 0);
+}
+
+TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
+    const auto dir = std::filesystem::temp_directory_path() / ("mt-store-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "t.db").string();
+    {
+        auto a = SqliteStore::open({path, 1000, 1});
+        auto b = SqliteStore::open({path, 1000, 1});
+        ASSERT_TRUE(a && b);
+        ASSERT_TRUE((*a)->apply(parse_all({fixture("send")})));
+        auto r = (*b)->apply(parse_all({fixture("send"), fixture("delivery")}));
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->duplicates, 1);
+        EXPECT_EQ(r->applied, 1);
+    }
+    auto again = SqliteStore::open({path, 1000, 1});
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->schema_version(), 1);
+    auto v = (*again)->message(k_mid, true);
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ((*v)->events.size(), 2u);
+    std::filesystem::remove_all(dir);
+}
+
+TEST(SqliteStore, UnwritableDatabaseIsAnUnavailableError) {
+    const auto dir = std::filesystem::temp_directory_path() / ("mt-ro-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "t.db").string();
+    {
+        auto s = SqliteStore::open({path, 100, 1});
+        ASSERT_TRUE(s);
+    }
+    auto s = SqliteStore::open({path, 100, 1});
+    ASSERT_TRUE(s);
+    // Simulate a store that cannot be written (read-only medium): another connection holds the lock.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto r = (*s)->apply(parse_all({fixture("send")}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, util::ErrorKind::storage_unavailable);
+    sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+    // Nothing was half-applied; once the lock is gone the same batch goes in.
+    auto retry = (*s)->apply(parse_all({fixture("send")}));
+    ASSERT_TRUE(retry);
+    EXPECT_EQ(retry->applied, 1);
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mailtrack::store
