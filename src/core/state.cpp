@@ -132,10 +132,10 @@ EventEffects effects_of(const SesEvent& ev) {
         return fx;
     }
 
-    auto all_destinations = [&](RecipientStatus status) -> std::vector<RecipientState*> {
-        std::vector<RecipientState*> out;
-        for (const auto& d : ev.mail.destination) out.push_back(&recipient_for(fx, ev, d, status));
-        return out;
+    // Calls f on each destination's state as it is created: holding references across
+    // recipient_for() calls would dangle when the vector grows.
+    auto each_destination = [&](RecipientStatus status, const auto& f) {
+        for (const auto& d : ev.mail.destination) f(recipient_for(fx, ev, d, status));
     };
     // SES does not say who opened or clicked: only a single-recipient message tells.
     auto sole_recipient = [&](RecipientStatus status) -> RecipientState* {
@@ -149,7 +149,7 @@ EventEffects effects_of(const SesEvent& ev) {
             using D = std::decay_t<decltype(d)>;
             if constexpr (std::is_same_v<D, Send>) {
                 message_status = RecipientStatus::sent;
-                all_destinations(message_status);
+                each_destination(message_status, [](RecipientState&) {});
             } else if constexpr (std::is_same_v<D, Reject> || std::is_same_v<D, RenderingFailure>) {
                 constexpr bool is_reject = std::is_same_v<D, Reject>;
                 message_status = is_reject ? RecipientStatus::rejected : RecipientStatus::rendering_failed;
@@ -160,7 +160,7 @@ EventEffects effects_of(const SesEvent& ev) {
                     f.reason = d.error_message;
                     f.template_name = d.template_name;
                 }
-                for (auto* r : all_destinations(message_status)) r->failure = f;
+                each_destination(message_status, [&f](RecipientState& r) { r.failure = f; });
             } else if constexpr (std::is_same_v<D, Bounce>) {
                 message_status = status_of_bounce(d.bounce_type);
                 for (const auto& b : d.recipients) {
