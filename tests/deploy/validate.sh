@@ -61,6 +61,12 @@ if [ "${#missing[@]}" -ne 0 ]; then
   exit 1
 fi
 
+if ! python3 -c 'import cfnlint, tomllib' 2>/dev/null; then
+  echo "validate.sh: python3 must be the one cfn-lint runs on (3.11+, imports cfnlint)" >&2
+  echo "validate: 0 passed, 1 failed"
+  exit 1
+fi
+
 work=$(mktemp -d)
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() { rm -rf "$work"; }
