@@ -10,7 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build/package}
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >&2
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DMAILTRACK_BUILD_TESTS=OFF -DMAILTRACK_BUILD_BENCH=OFF >&2
 cmake --build "$build" --parallel "$(nproc)" >&2
 rm -f "$build"/mailtrack_*.deb
 (cd "$build" && cpack -G DEB -C Release) >&2

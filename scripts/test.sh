@@ -37,7 +37,7 @@ if [[ -f tests/deploy/validate.sh ]]; then
 fi
 if [[ -f tests/deploy/package_check.sh ]]; then
   step "deploy: Debian package"
-  bash tests/deploy/package_check.sh build/package
+  bash tests/deploy/package_check.sh
 fi
 
 step "all tests passed"
