@@ -1,0 +1,23 @@
+# AWS protocol layer tests (issue 3). Included from tests/CMakeLists.txt.
+# Labels: unit (no network, no servers), integration (AWS emulators on loopback; needs
+# `npm ci` in tests/peers, python3 with moto and botocore, and the aws CLI).
+find_package(GTest REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+include(GoogleTest)
+
+set(MAILTRACK_AWS_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+add_executable(aws_unit_tests
+  unit/aws/sigv4_suite_test.cpp)
+target_link_libraries(aws_unit_tests PRIVATE mailtrack_aws GTest::gtest_main)
+target_compile_definitions(aws_unit_tests PRIVATE
+  MAILTRACK_SIGV4_SUITE_DIR="${MAILTRACK_AWS_TEST_DIR}/data/sigv4")
+gtest_discover_tests(aws_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 30)
+
+add_executable(aws_sigv4_tool unit/aws/sigv4_tool.cpp)
+target_link_libraries(aws_sigv4_tool PRIVATE mailtrack_aws nlohmann_json::nlohmann_json)
+add_test(NAME aws.sigv4_botocore_crosscheck
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/unit/aws/sigv4_botocore_check.py
+          $<TARGET_FILE:aws_sigv4_tool> 240)
+set_tests_properties(aws.sigv4_botocore_crosscheck PROPERTIES LABELS unit TIMEOUT 120)
