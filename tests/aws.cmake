@@ -9,6 +9,7 @@ include(GoogleTest)
 set(MAILTRACK_AWS_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 add_executable(aws_unit_tests
+  unit/aws/retry_test.cpp
   unit/aws/sigv4_suite_test.cpp)
 target_link_libraries(aws_unit_tests PRIVATE mailtrack_aws GTest::gtest_main)
 target_compile_definitions(aws_unit_tests PRIVATE
@@ -21,3 +22,12 @@ add_test(NAME aws.sigv4_botocore_crosscheck
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/unit/aws/sigv4_botocore_check.py
           $<TARGET_FILE:aws_sigv4_tool> 240)
 set_tests_properties(aws.sigv4_botocore_crosscheck PROPERTIES LABELS unit TIMEOUT 120)
+
+add_library(mailtrack_aws_test_support STATIC support/loopback_http_server.cpp)
+target_include_directories(mailtrack_aws_test_support PUBLIC ${MAILTRACK_AWS_TEST_DIR}/support)
+target_link_libraries(mailtrack_aws_test_support PUBLIC mailtrack_aws Threads::Threads)
+
+add_executable(aws_loopback_tests
+  integration/aws/transport_retry_test.cpp)
+target_link_libraries(aws_loopback_tests PRIVATE mailtrack_aws_test_support GTest::gtest_main)
+gtest_discover_tests(aws_loopback_tests PROPERTIES LABELS integration DISCOVERY_TIMEOUT 30)
