@@ -31,3 +31,13 @@ add_executable(aws_loopback_tests
   integration/aws/transport_retry_test.cpp)
 target_link_libraries(aws_loopback_tests PRIVATE mailtrack_aws_test_support GTest::gtest_main)
 gtest_discover_tests(aws_loopback_tests PROPERTIES LABELS integration DISCOVERY_TIMEOUT 30)
+
+# Against the emulators: tests/support/peers.py starts them on free loopback ports around the run.
+add_executable(aws_peer_tests
+  integration/aws/sqs_sns_peer_test.cpp)
+target_include_directories(aws_peer_tests PRIVATE ${MAILTRACK_AWS_TEST_DIR}/integration/aws)
+target_link_libraries(aws_peer_tests PRIVATE mailtrack_aws_test_support nlohmann_json::nlohmann_json GTest::gtest_main)
+add_test(NAME aws.peers
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --fauxqs --moto --ses --
+          $<TARGET_FILE:aws_peer_tests>)
+set_tests_properties(aws.peers PROPERTIES LABELS integration TIMEOUT 300)
