@@ -10,9 +10,12 @@ set(MAILTRACK_AWS_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 
 add_executable(aws_unit_tests
   unit/aws/retry_test.cpp
+  unit/aws/sesv2_body_test.cpp
   unit/aws/sigv4_suite_test.cpp)
-target_link_libraries(aws_unit_tests PRIVATE mailtrack_aws GTest::gtest_main)
+target_link_libraries(aws_unit_tests PRIVATE mailtrack_aws nlohmann_json::nlohmann_json GTest::gtest_main)
 target_compile_definitions(aws_unit_tests PRIVATE
+  MAILTRACK_PYTHON3="${Python3_EXECUTABLE}"
+  MAILTRACK_SESV2_BODY_SCRIPT="${MAILTRACK_AWS_TEST_DIR}/unit/aws/sesv2_botocore_body.py"
   MAILTRACK_SIGV4_SUITE_DIR="${MAILTRACK_AWS_TEST_DIR}/data/sigv4")
 gtest_discover_tests(aws_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 30)
 
@@ -28,12 +31,14 @@ target_include_directories(mailtrack_aws_test_support PUBLIC ${MAILTRACK_AWS_TES
 target_link_libraries(mailtrack_aws_test_support PUBLIC mailtrack_aws Threads::Threads)
 
 add_executable(aws_loopback_tests
+  integration/aws/sesv2_suppression_test.cpp
   integration/aws/transport_retry_test.cpp)
 target_link_libraries(aws_loopback_tests PRIVATE mailtrack_aws_test_support GTest::gtest_main)
 gtest_discover_tests(aws_loopback_tests PROPERTIES LABELS integration DISCOVERY_TIMEOUT 30)
 
 # Against the emulators: tests/support/peers.py starts them on free loopback ports around the run.
 add_executable(aws_peer_tests
+  integration/aws/sesv2_peer_test.cpp
   integration/aws/sqs_sns_peer_test.cpp)
 target_include_directories(aws_peer_tests PRIVATE ${MAILTRACK_AWS_TEST_DIR}/integration/aws)
 target_link_libraries(aws_peer_tests PRIVATE mailtrack_aws_test_support nlohmann_json::nlohmann_json GTest::gtest_main)

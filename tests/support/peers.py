@@ -10,6 +10,7 @@ Each started peer's endpoint is passed to COMMAND in the environment:
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,14 @@ import tempfile
 import time
 import urllib.request
 
+# What aws-ses-v2-local answers to GetAccount (it needs one; shape per the SES v2 model).
+SES_ACCOUNT = json.dumps({
+    "DedicatedIpAutoWarmupEnabled": False, "EnforcementStatus": "HEALTHY", "ProductionAccessEnabled": True,
+    "SendingEnabled": True, "SendQuota": {"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 12},
+    "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+    "Details": {"AdditionalContactEmailAddresses": [], "ContactLanguage": "EN", "MailType": "TRANSACTIONAL",
+                "ReviewDetails": {"CaseId": "case-1", "Status": "GRANTED"}, "UseCaseDescription": "tests",
+                "WebsiteURL": "https://example.com"}})
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_DIR = os.path.join(os.path.dirname(HERE), "peers")
 
@@ -92,7 +101,7 @@ def main(argv):
         if "--ses" in wanted:
             port = free_port()
             start("aws-ses-v2-local", ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
-                  {}, "http://127.0.0.1:%d/health-check" % port)
+                  {"AWS_SES_ACCOUNT": SES_ACCOUNT}, "http://127.0.0.1:%d/health-check" % port)
             env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
         return subprocess.call(command, env=env)
     except RuntimeError as e:
