@@ -31,6 +31,7 @@ target_include_directories(mailtrack_aws_test_support PUBLIC ${MAILTRACK_AWS_TES
 target_link_libraries(mailtrack_aws_test_support PUBLIC mailtrack_aws Threads::Threads)
 
 add_executable(aws_loopback_tests
+  integration/aws/credentials_test.cpp
   integration/aws/sesv2_suppression_test.cpp
   integration/aws/transport_retry_test.cpp)
 target_link_libraries(aws_loopback_tests PRIVATE mailtrack_aws_test_support GTest::gtest_main)
