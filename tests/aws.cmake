@@ -47,3 +47,8 @@ add_test(NAME aws.peers
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --fauxqs --moto --ses --
           $<TARGET_FILE:aws_peer_tests>)
 set_tests_properties(aws.peers PROPERTIES LABELS integration TIMEOUT 300)
+
+add_test(NAME aws.cli_check_notify
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --fauxqs --ses --
+          sh ${MAILTRACK_AWS_TEST_DIR}/integration/aws/cli_aws_check.sh $<TARGET_FILE:mailtrack>)
+set_tests_properties(aws.cli_check_notify PROPERTIES LABELS integration TIMEOUT 120)
