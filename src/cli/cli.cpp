@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/config/config.hpp"
@@ -356,6 +357,92 @@ int cmd_stats(const GlobalOptions& g, const std::string& since) {
     return k_exit_ok;
 }
 
+std::unique_ptr<app::AwsServices> open_aws(const config::Config& c) {
+    auto s = app::make_aws_services(c, aws::process_environment());
+    if (!s) throw CommandError{s.error().describe()};
+    return std::move(*s);
+}
+
+// One line per fact, then one cheap read per service with a verdict. Never prints a secret.
+int cmd_aws_check(const GlobalOptions& g) {
+    const auto c = load_config(g);
+    auto s = open_aws(c);
+    json out = json::object();
+    auto line = [&](const std::string& label, const std::string& value) {
+        if (!g.json) std::cout << fmt::format("{:<14}{}\n", label, value);
+    };
+    line("region", s->region.value + "  (" + s->region.source + ")");
+    out["region"] = {{"value", s->region.value}, {"source", s->region.source}};
+    auto creds = s->credentials->credentials();
+    if (creds) {
+        std::string key = creds->access_key_id.substr(0, 4) + "..." +
+                          (creds->access_key_id.size() > 8 ? creds->access_key_id.substr(creds->access_key_id.size() - 4) : "");
+        line("credentials", creds->source + "  (key " + key + (creds->session_token.empty() ? "" : ", session token") +
+                                (creds->expiration ? ", expires " + format_timestamp(*creds->expiration) : "") + ")");
+        out["credentials"] = {{"ok", true}, {"source", creds->source}};
+    } else {
+        line("credentials", "FAIL  " + creds.error().describe());
+        out["credentials"] = {{"ok", false}, {"error", creds.error().describe()}};
+    }
+    line("sqs endpoint", s->sqs_endpoint.value + "  (" + s->sqs_endpoint.source + ")");
+    line("sns endpoint", s->sns_endpoint.value + "  (" + s->sns_endpoint.source + ")");
+    line("ses endpoint", s->sesv2_endpoint.value + "  (" + s->sesv2_endpoint.source + ")");
+    out["endpoints"] = {{"sqs", s->sqs_endpoint.value}, {"sns", s->sns_endpoint.value}, {"sesv2", s->sesv2_endpoint.value}};
+
+    bool all_ok = static_cast<bool>(creds);
+    json checks = json::array();
+    auto verdict = [&](const std::string& name, const std::string& what, bool ok, const std::string& detail) {
+        all_ok = all_ok && ok;
+        line(name, std::string(ok ? "OK    " : "FAIL  ") + what + (detail.empty() ? "" : "  " + detail));
+        checks.push_back({{"check", name}, {"ok", ok}, {"what", what}, {"detail", detail}});
+    };
+    if (creds) {
+        const std::string& queue = c.text("worker.queue_url");
+        if (queue.empty()) {
+            verdict("sqs", "GetQueueAttributes", false, "worker.queue_url is not set");
+        } else {
+            auto a = s->sqs->get_queue_attributes(queue, {"ApproximateNumberOfMessages", "QueueArn"});
+            verdict("sqs", "GetQueueAttributes " + queue, static_cast<bool>(a),
+                    a ? "messages " + (*a)["ApproximateNumberOfMessages"] : a.error().describe());
+        }
+        auto acct = s->ses->get_account();
+        verdict("ses", "GetAccount", static_cast<bool>(acct),
+                acct ? fmt::format("max send rate {}/s, {} of {} sent in 24 h, sending {}", acct->max_send_rate,
+                                   acct->sent_last_24_hours, acct->max_24_hour_send,
+                                   acct->sending_enabled ? "enabled" : "DISABLED")
+                     : acct.error().describe());
+        std::string topic = c.text("sns.events_topic_arn");
+        if (topic.empty()) topic = c.text("sns.alerts_topic_arn");
+        if (topic.empty()) {
+            verdict("sns", "GetTopicAttributes", false, "sns.events_topic_arn / sns.alerts_topic_arn not set");
+        } else {
+            auto t = s->sns->get_topic_attributes(topic);
+            verdict("sns", "GetTopicAttributes " + topic, static_cast<bool>(t),
+                    t ? "subscriptions " + (*t)["SubscriptionsConfirmed"] : t.error().describe());
+        }
+    }
+    if (g.json) {
+        out["checks"] = checks;
+        out["ok"] = all_ok;
+        std::cout << out.dump() << "\n";
+    } else {
+        std::cout << (all_ok ? "all checks passed\n" : "some checks failed\n");
+    }
+    return all_ok ? k_exit_ok : k_exit_failure;
+}
+
+int cmd_notify(const GlobalOptions& g, std::string topic, const std::string& subject, const std::string& message) {
+    const auto c = load_config(g);
+    if (topic.empty()) topic = c.text("sns.alerts_topic_arn");
+    if (topic.empty()) throw CommandError{"notify: no --topic-arn and sns.alerts_topic_arn is not set"};
+    auto s = open_aws(c);
+    auto r = s->sns->publish({topic, message, subject, "", {}, "", ""});
+    if (!r) throw CommandError{"notify: " + aws::to_util_error(r.error()).describe()};
+    if (g.json) std::cout << json{{"message_id", r->message_id}, {"topic_arn", topic}}.dump() << "\n";
+    else std::cout << "published " << r->message_id << " to " << topic << "\n";
+    return k_exit_ok;
+}
+
 int cmd_config_show(const GlobalOptions& g) {
     const auto c = load_config(g);
     std::cout << (g.json ? c.show_json() + "\n" : c.show());
@@ -419,6 +506,20 @@ int run(int argc, char** argv) {
     auto* show = cfg->add_subcommand("show", "print the effective configuration, secrets masked");
     add_common(show);
     show->callback([&] { action = [&] { return cmd_config_show(g); }; });
+
+    auto* aws_cmd = cli.add_subcommand("aws", "AWS connectivity");
+    aws_cmd->require_subcommand(1);
+    auto* check = aws_cmd->add_subcommand("check", "region, credential source, endpoints, and one cheap read per service");
+    add_common(check);
+    check->callback([&] { action = [&] { return cmd_aws_check(g); }; });
+
+    std::string topic_arn, notify_subject, notify_message;
+    auto* notify = cli.add_subcommand("notify", "publish a message to an SNS topic (default sns.alerts_topic_arn)");
+    add_common(notify);
+    notify->add_option("--topic-arn", topic_arn, "topic ARN (default: the sns.alerts_topic_arn setting)");
+    notify->add_option("--subject", notify_subject, "subject (email subscribers see it)");
+    notify->add_option("--message", notify_message, "message text")->required();
+    notify->callback([&] { action = [&] { return cmd_notify(g, topic_arn, notify_subject, notify_message); }; });
 
     try {
         cli.parse(argc, argv);

@@ -99,6 +99,22 @@ const std::vector<SettingSpec>& settings() {
         {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
         {"ingest.batch_size", SettingType::integer, "512", false, "events applied per store transaction"},
         {"ingest.max_document_bytes", SettingType::integer, "1048576", false, "largest accepted event document"},
+        {"aws.region", SettingType::string, "", false,
+         "AWS region; empty = AWS_REGION, AWS_DEFAULT_REGION, then the profile's region"},
+        {"aws.profile", SettingType::string, "", false, "shared-config profile; empty = AWS_PROFILE or default"},
+        {"aws.endpoint_url", SettingType::string, "", false,
+         "endpoint for every AWS service (emulators); empty = AWS_ENDPOINT_URL or the AWS default"},
+        {"aws.sqs_endpoint_url", SettingType::string, "", false, "SQS endpoint; empty = AWS_ENDPOINT_URL_SQS"},
+        {"aws.sns_endpoint_url", SettingType::string, "", false, "SNS endpoint; empty = AWS_ENDPOINT_URL_SNS"},
+        {"aws.sesv2_endpoint_url", SettingType::string, "", false, "SES v2 endpoint; empty = AWS_ENDPOINT_URL_SESV2"},
+        {"aws.max_attempts", SettingType::integer, "3", false, "attempts per AWS call (standard retry mode)"},
+        {"aws.connect_timeout_ms", SettingType::integer, "3000", false, "TCP/TLS connect timeout"},
+        {"aws.request_timeout_ms", SettingType::integer, "10000", false,
+         "total time per AWS request (long polls add their wait time)"},
+        {"worker.queue_url", SettingType::string, "", false, "SQS queue the SES events arrive on"},
+        {"sns.events_topic_arn", SettingType::string, "", false, "SNS topic SES publishes events to"},
+        {"sns.alerts_topic_arn", SettingType::string, "", false, "SNS topic `mailtrack notify` publishes to"},
+        {"ses.configuration_set", SettingType::string, "", false, "SES configuration set used when sending"},
     };
     return k_settings;
 }

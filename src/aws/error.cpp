@@ -1,0 +1,42 @@
+#include "mailtrack/aws/error.hpp"
+
+namespace mailtrack::aws {
+
+std::string_view to_string(ErrorKind kind) noexcept {
+    switch (kind) {
+        case ErrorKind::timeout: return "timeout";
+        case ErrorKind::connection: return "connection";
+        case ErrorKind::throttled: return "throttled";
+        case ErrorKind::auth: return "auth";
+        case ErrorKind::client: return "client";
+        case ErrorKind::server: return "server";
+        case ErrorKind::parse: return "parse";
+    }
+    return "?";
+}
+
+std::string Error::describe() const {
+    std::string out(to_string(kind));
+    out += ":";
+    if (http_status != 0) out += " HTTP " + std::to_string(http_status);
+    if (!code.empty()) out += " " + code;
+    if (!message.empty()) out += (http_status != 0 || !code.empty() ? ": " : " ") + message;
+    if (!request_id.empty()) out += " (request id " + request_id + ")";
+    return out;
+}
+
+util::Error to_util_error(const Error& e) {
+    util::ErrorKind k = util::ErrorKind::internal;
+    switch (e.kind) {
+        case ErrorKind::timeout:
+        case ErrorKind::connection:
+        case ErrorKind::throttled:
+        case ErrorKind::server: k = util::ErrorKind::io; break;
+        case ErrorKind::auth: k = util::ErrorKind::config; break;
+        case ErrorKind::client: k = e.http_status == 404 ? util::ErrorKind::not_found : util::ErrorKind::invalid_input; break;
+        case ErrorKind::parse: k = util::ErrorKind::internal; break;
+    }
+    return util::Error{k, "AWS " + e.describe()};
+}
+
+}  // namespace mailtrack::aws

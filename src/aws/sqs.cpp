@@ -1,0 +1,234 @@
+#include "mailtrack/aws/sqs.hpp"
+
+#include <charconv>
+
+#include "json_util.hpp"
+
+namespace mailtrack::aws {
+namespace {
+
+using nlohmann::json;
+using detail::str;
+
+std::optional<std::int64_t> to_int(const std::map<std::string, std::string>& m, const char* key) {
+    const auto it = m.find(key);
+    if (it == m.end()) return std::nullopt;
+    std::int64_t v = 0;
+    const auto& s = it->second;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+json attributes_json(const MessageAttributes& attrs) {
+    json out = json::object();
+    for (const auto& [name, a] : attrs) {
+        json v = {{"DataType", a.data_type}};
+        if (a.data_type.rfind("Binary", 0) == 0) v["BinaryValue"] = a.binary_value;
+        else v["StringValue"] = a.string_value;
+        out[name] = std::move(v);
+    }
+    return out;
+}
+
+MessageAttributes attributes_from(const json& j) {
+    MessageAttributes out;
+    if (!j.is_object()) return out;
+    for (const auto& [name, v] : j.items()) {
+        if (!v.is_object()) continue;
+        out[name] = MessageAttribute{str(v, "DataType"), str(v, "StringValue"), str(v, "BinaryValue")};
+    }
+    return out;
+}
+
+std::map<std::string, std::string> string_map(const json& j) {
+    std::map<std::string, std::string> out;
+    if (!j.is_object()) return out;
+    for (const auto& [k, v] : j.items()) {
+        if (v.is_string()) out[k] = v.get<std::string>();
+    }
+    return out;
+}
+
+std::vector<BatchFailure> failures(const json& j) {
+    std::vector<BatchFailure> out;
+    const auto it = j.find("Failed");
+    if (it == j.end() || !it->is_array()) return out;
+    for (const auto& f : *it) {
+        const auto sf = f.find("SenderFault");
+        out.push_back({str(f, "Id"), str(f, "Code"), str(f, "Message"), sf != f.end() && sf->is_boolean() && sf->get<bool>()});
+    }
+    return out;
+}
+
+BatchOutcome batch_outcome(const json& j) {
+    BatchOutcome o;
+    if (const auto it = j.find("Successful"); it != j.end() && it->is_array()) {
+        for (const auto& s : *it) o.successful.push_back(str(s, "Id"));
+    }
+    o.failed = failures(j);
+    return o;
+}
+
+void add_send_fields(json& j, const std::optional<int>& delay, const MessageAttributes& attrs, const std::string& group,
+                     const std::string& dedup) {
+    if (delay) j["DelaySeconds"] = *delay;
+    if (!attrs.empty()) j["MessageAttributes"] = attributes_json(attrs);
+    if (!group.empty()) j["MessageGroupId"] = group;
+    if (!dedup.empty()) j["MessageDeduplicationId"] = dedup;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> SqsMessage::receive_count() const { return to_int(attributes, "ApproximateReceiveCount"); }
+std::optional<std::int64_t> SqsMessage::sent_timestamp() const { return to_int(attributes, "SentTimestamp"); }
+
+SqsClient::SqsClient(ClientContext context, ServiceEndpoint endpoint) : m_client(context, std::move(endpoint)) {}
+
+Result<std::string> SqsClient::call(std::string_view operation, const std::string& body,
+                                    std::chrono::milliseconds timeout) {
+    Call c;
+    c.headers = {{"Content-Type", "application/x-amz-json-1.0"},
+                 {"X-Amz-Target", "AmazonSQS." + std::string(operation)},
+                 {"x-amzn-query-mode", "true"}};  // ask for x-amzn-query-error codes, as botocore does
+    c.body = body;
+    c.timeout = timeout;
+    c.parse_error = parse_json_error;
+    auto r = m_client.send(c);
+    if (!r) return util::Unexpected(std::move(r).error());
+    return std::move(r->body);
+}
+
+Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageRequest& req) {
+    json j = {{"QueueUrl", req.queue_url}, {"MaxNumberOfMessages", req.max_messages}, {"WaitTimeSeconds", req.wait_seconds}};
+    if (req.visibility_timeout) j["VisibilityTimeout"] = *req.visibility_timeout;
+    if (!req.system_attribute_names.empty()) j["MessageSystemAttributeNames"] = req.system_attribute_names;
+    if (!req.message_attribute_names.empty()) j["MessageAttributeNames"] = req.message_attribute_names;
+    // The long poll holds the request open for up to wait_seconds: allow that plus a margin.
+    const auto timeout = req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
+    auto body = call("ReceiveMessage", j.dump(), timeout);
+    if (!body) return util::Unexpected(std::move(body).error());
+    auto parsed = detail::parse_json_body(*body, "ReceiveMessage");
+    if (!parsed) return util::Unexpected(std::move(parsed).error());
+    std::vector<SqsMessage> out;
+    const auto it = parsed->find("Messages");
+    if (it == parsed->end() || it->is_null()) return out;
+    if (!it->is_array()) return fail(ErrorKind::parse, "ReceiveMessage: Messages is not an array");
+    for (const auto& m : *it) {
+        SqsMessage msg{str(m, "MessageId"), str(m, "ReceiptHandle"), str(m, "Body"), str(m, "MD5OfBody"),
+                       string_map(m.value("Attributes", json::object())),
+                       attributes_from(m.value("MessageAttributes", json::object()))};
+        if (msg.receipt_handle.empty()) return fail(ErrorKind::parse, "ReceiveMessage: a message has no ReceiptHandle");
+        out.push_back(std::move(msg));
+    }
+    return out;
+}
+
+Result<void> SqsClient::delete_message(const std::string& queue_url, const std::string& receipt_handle) {
+    auto r = call("DeleteMessage", json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    return {};
+}
+
+Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_url, const std::vector<DeleteEntry>& entries) {
+    json e = json::array();
+    for (const auto& x : entries) e.push_back({{"Id", x.id}, {"ReceiptHandle", x.receipt_handle}});
+    auto r = call("DeleteMessageBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto j = detail::parse_json_body(*r, "DeleteMessageBatch");
+    if (!j) return util::Unexpected(std::move(j).error());
+    return batch_outcome(*j);
+}
+
+Result<void> SqsClient::change_message_visibility(const std::string& queue_url, const std::string& receipt_handle,
+                                                  int visibility_timeout) {
+    auto r = call("ChangeMessageVisibility",
+                  json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}, {"VisibilityTimeout", visibility_timeout}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    return {};
+}
+
+Result<BatchOutcome> SqsClient::change_message_visibility_batch(const std::string& queue_url,
+                                                                const std::vector<VisibilityEntry>& entries) {
+    json e = json::array();
+    for (const auto& x : entries) {
+        e.push_back({{"Id", x.id}, {"ReceiptHandle", x.receipt_handle}, {"VisibilityTimeout", x.visibility_timeout}});
+    }
+    auto r = call("ChangeMessageVisibilityBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto j = detail::parse_json_body(*r, "ChangeMessageVisibilityBatch");
+    if (!j) return util::Unexpected(std::move(j).error());
+    return batch_outcome(*j);
+}
+
+Result<SentMessage> SqsClient::send_message(const SendMessageRequest& req) {
+    json j = {{"QueueUrl", req.queue_url}, {"MessageBody", req.body}};
+    add_send_fields(j, req.delay_seconds, req.attributes, req.message_group_id, req.message_deduplication_id);
+    auto r = call("SendMessage", j.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto p = detail::parse_json_body(*r, "SendMessage");
+    if (!p) return util::Unexpected(std::move(p).error());
+    SentMessage m{"", str(*p, "MessageId"), str(*p, "MD5OfMessageBody"), str(*p, "SequenceNumber")};
+    if (m.message_id.empty()) return fail(ErrorKind::parse, "SendMessage: response has no MessageId");
+    return m;
+}
+
+Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_url, const std::vector<SendEntry>& entries) {
+    json e = json::array();
+    for (const auto& x : entries) {
+        json item = {{"Id", x.id}, {"MessageBody", x.body}};
+        add_send_fields(item, x.delay_seconds, x.attributes, x.message_group_id, x.message_deduplication_id);
+        e.push_back(std::move(item));
+    }
+    auto r = call("SendMessageBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto p = detail::parse_json_body(*r, "SendMessageBatch");
+    if (!p) return util::Unexpected(std::move(p).error());
+    SendBatchOutcome o;
+    if (const auto it = p->find("Successful"); it != p->end() && it->is_array()) {
+        for (const auto& s : *it) {
+            o.successful.push_back({str(s, "Id"), str(s, "MessageId"), str(s, "MD5OfMessageBody"), str(s, "SequenceNumber")});
+        }
+    }
+    o.failed = failures(*p);
+    return o;
+}
+
+Result<std::string> SqsClient::get_queue_url(const std::string& queue_name) {
+    auto r = call("GetQueueUrl", json{{"QueueName", queue_name}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto p = detail::parse_json_body(*r, "GetQueueUrl");
+    if (!p) return util::Unexpected(std::move(p).error());
+    std::string url = str(*p, "QueueUrl");
+    if (url.empty()) return fail(ErrorKind::parse, "GetQueueUrl: response has no QueueUrl");
+    return url;
+}
+
+Result<std::map<std::string, std::string>> SqsClient::get_queue_attributes(const std::string& queue_url,
+                                                                           const std::vector<std::string>& names) {
+    auto r = call("GetQueueAttributes", json{{"QueueUrl", queue_url}, {"AttributeNames", names}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto p = detail::parse_json_body(*r, "GetQueueAttributes");
+    if (!p) return util::Unexpected(std::move(p).error());
+    return string_map(p->value("Attributes", json::object()));
+}
+
+Result<std::string> SqsClient::create_queue(const std::string& queue_name, const std::map<std::string, std::string>& attributes) {
+    json j = {{"QueueName", queue_name}};
+    if (!attributes.empty()) j["Attributes"] = attributes;
+    auto r = call("CreateQueue", j.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    auto p = detail::parse_json_body(*r, "CreateQueue");
+    if (!p) return util::Unexpected(std::move(p).error());
+    std::string url = str(*p, "QueueUrl");
+    if (url.empty()) return fail(ErrorKind::parse, "CreateQueue: response has no QueueUrl");
+    return url;
+}
+
+Result<void> SqsClient::set_queue_attributes(const std::string& queue_url, const std::map<std::string, std::string>& attributes) {
+    auto r = call("SetQueueAttributes", json{{"QueueUrl", queue_url}, {"Attributes", attributes}}.dump());
+    if (!r) return util::Unexpected(std::move(r).error());
+    return {};
+}
+
+}  // namespace mailtrack::aws

@@ -1,0 +1,198 @@
+// Fault tests: the AWS client against a loopback HTTP server of the test's own.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "fakes.hpp"
+#include "loopback_http_server.hpp"
+#include "mailtrack/aws/client.hpp"
+#include "mailtrack/aws/curl_transport.hpp"
+
+namespace mailtrack::aws {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::LoopbackHttpServer;
+using testing::TestRequest;
+using testing::TestResponse;
+
+TestResponse ok() { return {200, {{"Content-Type", "application/x-amz-json-1.0"}}, "{}"}; }
+TestResponse sqs_error(int status, std::string type, std::string query_code = {}) {
+    TestResponse r{status, {{"x-amzn-RequestId", "req-" + std::to_string(status)}},
+                   R"({"__type":"com.amazonaws.sqs#)" + type + R"(","message":"m"})"};
+    if (!query_code.empty()) r.headers.emplace_back("x-amzn-query-error", query_code + ";Sender");
+    return r;
+}
+
+struct Harness {
+    explicit Harness(RetryOptions opts = {}, TransportOptions topts = {milliseconds(1000), milliseconds(2000), true})
+        : transport(topts), quota(opts), retry(opts) {}
+    util::ManualClock clock{1700000000000};
+    CurlTransport transport;
+    StaticCredentialsProvider creds{Credentials{"AKIDTEST", "secret", "", std::nullopt, "test"}};
+    testing::RecordingSleeper sleeper;
+    testing::FixedJitter jitter{0.5};
+    RetryQuota quota;
+    RetryOptions retry;
+
+    AwsClient client(const std::string& url) {
+        return AwsClient(ClientContext{transport, creds, clock, sleeper, jitter, quota, retry},
+                         ServiceEndpoint{url, "us-east-1", "sqs"});
+    }
+};
+
+Call call() {
+    Call c;
+    c.headers = {{"Content-Type", "application/x-amz-json-1.0"}, {"X-Amz-Target", "AmazonSQS.GetQueueUrl"}};
+    c.body = R"({"QueueName":"q"})";
+    return c;
+}
+
+TEST(Faults, ServerErrorsThenSuccessAreRetriedWithFullJitterBackoff) {
+    std::atomic<int> n{0};
+    LoopbackHttpServer server([&](const TestRequest&) {
+        switch (++n) {
+            case 1: return TestResponse{500, {}, "{}"};
+            case 2: return TestResponse{503, {}, "{}"};
+            default: return ok();
+        }
+    });
+    Harness h;
+    auto c = h.client(server.url());
+    auto r = c.send(call());
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(server.requests().size(), 3u);
+    EXPECT_EQ(h.sleeper.sleeps(), (std::vector<milliseconds>{milliseconds(500), milliseconds(1000)}));
+    EXPECT_EQ(h.quota.available(), 500 - 5 - 5 + 5);  // two retries charged, last refunded on success
+    // Every attempt is freshly signed and carries the request.
+    for (const auto& req : server.requests()) {
+        EXPECT_NE(req.header("Authorization").find("AWS4-HMAC-SHA256 Credential=AKIDTEST/20231114/us-east-1/sqs/"),
+                  std::string::npos);
+        EXPECT_EQ(req.body, R"({"QueueName":"q"})");
+    }
+}
+
+TEST(Faults, ThrottlingIsRetriedUntilMaxAttemptsThenReportedTyped) {
+    LoopbackHttpServer server([&](const TestRequest&) {
+        return TestResponse{429,
+                            {{"x-amzn-RequestId", "rid-429"}},
+                            R"(<ErrorResponse><Error><Type>Sender</Type><Code>Throttled</Code>)"
+                            R"(<Message>Rate exceeded</Message></Error><RequestId>rid-xml</RequestId></ErrorResponse>)"};
+    });
+    RetryOptions o;
+    o.max_attempts = 4;
+    Harness h(o);
+    auto c = h.client(server.url());
+    Call k = call();
+    k.parse_error = parse_query_error;
+    auto r = c.send(k);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::throttled);
+    EXPECT_EQ(r.error().http_status, 429);
+    EXPECT_EQ(r.error().code, "Throttled");
+    EXPECT_EQ(r.error().message, "Rate exceeded");
+    EXPECT_EQ(r.error().request_id, "rid-xml");
+    EXPECT_EQ(server.requests().size(), 4u);
+    EXPECT_EQ(h.sleeper.sleeps(), (std::vector<milliseconds>{milliseconds(500), milliseconds(1000), milliseconds(2000)}));
+}
+
+TEST(Faults, ValidationErrorIsNotRetried) {
+    LoopbackHttpServer server(
+        [&](const TestRequest&) { return sqs_error(400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"); });
+    Harness h;
+    auto c = h.client(server.url());
+    auto r = c.send(call());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::client);
+    EXPECT_EQ(r.error().code, "AWS.SimpleQueueService.NonExistentQueue");
+    EXPECT_EQ(r.error().request_id, "req-400");
+    EXPECT_EQ(server.requests().size(), 1u);
+    EXPECT_TRUE(h.sleeper.sleeps().empty());
+}
+
+TEST(Faults, HungServerTimesOutAndTimeoutsAreRetried) {
+    LoopbackHttpServer server([&](const TestRequest&) {
+        TestResponse r = ok();
+        r.delay = milliseconds(5000);
+        return r;
+    });
+    RetryOptions o;
+    o.max_attempts = 2;
+    Harness h(o, {milliseconds(1000), milliseconds(200), true});
+    auto c = h.client(server.url());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = c.send(call());
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+    EXPECT_EQ(server.requests().size(), 2u);
+    EXPECT_LT(took, std::chrono::seconds(3));
+    EXPECT_EQ(h.quota.available(), 490);  // a timeout retry costs 10
+}
+
+TEST(Faults, ConnectionRefusedIsAConnectionError) {
+    int port = 0;
+    { LoopbackHttpServer gone([](const TestRequest&) { return ok(); }); port = gone.port(); }
+    RetryOptions o;
+    o.max_attempts = 2;
+    Harness h(o);
+    auto c = h.client("http://127.0.0.1:" + std::to_string(port));
+    auto r = c.send(call());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::connection);
+    EXPECT_EQ(h.sleeper.sleeps().size(), 1u);
+}
+
+TEST(Faults, RetryBudgetStopsARetryStorm) {
+    LoopbackHttpServer server([&](const TestRequest&) { return TestResponse{503, {}, "{}"}; });
+    RetryOptions o;
+    o.quota_capacity = 12;
+    Harness h(o);
+    auto c = h.client(server.url());
+    auto first = c.send(call());  // 3 attempts, 2 retries charged (10 of 12)
+    ASSERT_FALSE(first);
+    EXPECT_EQ(server.requests().size(), 3u);
+    auto second = c.send(call());  // budget exhausted: one attempt only
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().kind, ErrorKind::server);
+    EXPECT_NE(second.error().message.find("retry budget exhausted"), std::string::npos);
+    EXPECT_EQ(server.requests().size(), 4u);
+}
+
+TEST(Faults, ConnectionsAreReused) {
+    LoopbackHttpServer server([&](const TestRequest&) { return ok(); });
+    Harness h;
+    auto c = h.client(server.url());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.send(call()));
+    EXPECT_EQ(server.connections(), 1);
+    EXPECT_EQ(server.requests().back().connection, 1);
+}
+
+class CountingProvider final : public CredentialsProvider {
+public:
+    Result<Credentials> credentials() override {
+        return Credentials{"AKID" + std::to_string(m_generation), "s", "tok", std::nullopt, "test"};
+    }
+    void invalidate() override { ++m_generation; }
+    int m_generation = 1;
+};
+
+TEST(Faults, ExpiredTokenRefreshesCredentialsAndRetriesOnce) {
+    LoopbackHttpServer server([&](const TestRequest& req) {
+        if (req.header("Authorization").find("Credential=AKID1/") != std::string::npos) {
+            return sqs_error(403, "ExpiredToken");
+        }
+        return ok();
+    });
+    Harness h;
+    CountingProvider creds;
+    AwsClient c(ClientContext{h.transport, creds, h.clock, h.sleeper, h.jitter, h.quota, h.retry},
+                ServiceEndpoint{server.url(), "us-east-1", "sqs"});
+    ASSERT_TRUE(c.send(call()));
+    EXPECT_EQ(creds.m_generation, 2);
+    EXPECT_EQ(server.requests().size(), 2u);
+    EXPECT_EQ(server.requests()[1].header("X-Amz-Security-Token"), "tok");
+}
+
+}  // namespace
+}  // namespace mailtrack::aws

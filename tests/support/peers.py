@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Starts AWS emulators on free loopback ports, runs a command, then stops them.
+
+  peers.py [--fauxqs] [--moto] [--ses] -- COMMAND ARGS...
+
+Each started peer's endpoint is passed to COMMAND in the environment:
+  MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
+  MAILTRACK_TEST_MOTO_URL    moto server (SQS+SNS+SES), `python3 -m moto.server`
+  MAILTRACK_TEST_SES_URL     aws-ses-v2-local (SES v2 with a /store API)
+Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
+fails the run (no silent skip). Exit status is COMMAND's.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+# What aws-ses-v2-local answers to GetAccount (it needs one; shape per the SES v2 model).
+SES_ACCOUNT = json.dumps({
+    "DedicatedIpAutoWarmupEnabled": False, "EnforcementStatus": "HEALTHY", "ProductionAccessEnabled": True,
+    "SendingEnabled": True, "SendQuota": {"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 12},
+    "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
+    "Details": {"AdditionalContactEmailAddresses": [], "ContactLanguage": "EN", "MailType": "TRANSACTIONAL",
+                "ReviewDetails": {"CaseId": "case-1", "Status": "GRANTED"}, "UseCaseDescription": "tests",
+                "WebsiteURL": "https://example.com"}})
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS_DIR = os.path.join(os.path.dirname(HERE), "peers")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, proc, name, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited with status %s before becoming ready" % (name, proc.returncode))
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status < 500:
+                    return
+        except urllib.error.HTTPError as e:
+            if e.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("%s not ready at %s after %.0f s" % (name, url, timeout))
+
+
+def node_bin(package):
+    path = os.path.join(PEERS_DIR, "node_modules", package, "dist", "cli.js")
+    if not os.path.exists(path):
+        raise RuntimeError("%s is not installed: run `npm ci` in %s" % (package, PEERS_DIR))
+    return path
+
+
+def main(argv):
+    if "--" not in argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    split = argv.index("--")
+    wanted, command = argv[:split], argv[split + 1:]
+    tmp = tempfile.mkdtemp(prefix="mailtrack-peers-")
+    procs = []
+    env = dict(os.environ)
+    # Nothing may reach real AWS: no real credentials, no IMDS, no shared config.
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        env.pop(k, None)
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none"), "AWS_CONFIG_FILE": os.path.join(tmp, "none"),
+                "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost"})
+    try:
+        def start(name, args, extra_env, health):
+            log = open(os.path.join(tmp, name + ".log"), "wb")
+            p = subprocess.Popen(args, cwd=tmp, env={**env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+            procs.append((name, p))
+            wait_ready(health, p, name)
+        if "--fauxqs" in wanted:
+            port = free_port()
+            start("fauxqs", ["node", node_bin("fauxqs")],
+                  {"FAUXQS_PORT": str(port), "FAUXQS_LOGGER": "false", "FAUXQS_HOST": "localhost"},
+                  "http://127.0.0.1:%d/health" % port)
+            env["MAILTRACK_TEST_FAUXQS_URL"] = "http://127.0.0.1:%d" % port
+        if "--moto" in wanted:
+            port = free_port()
+            start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], {},
+                  "http://127.0.0.1:%d/moto-api/" % port)
+            env["MAILTRACK_TEST_MOTO_URL"] = "http://127.0.0.1:%d" % port
+        if "--ses" in wanted:
+            port = free_port()
+            start("aws-ses-v2-local", ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
+                  {"AWS_SES_ACCOUNT": SES_ACCOUNT}, "http://127.0.0.1:%d/health-check" % port)
+            env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
+        return subprocess.call(command, env=env)
+    except RuntimeError as e:
+        print("peers.py: %s" % e, file=sys.stderr)
+        for name, _ in procs:
+            logf = os.path.join(tmp, name + ".log")
+            if os.path.exists(logf):
+                sys.stderr.write(open(logf, errors="replace").read()[-2000:])
+        return 1
+    finally:
+        for _, p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
