@@ -26,6 +26,13 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node.js and npm run the test peers. This image carries NodeSource's nodejs (with npm built
+# in), which conflicts with Debian's npm package: install Debian's only when there is none.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "bootstrap: installing nodejs npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
 # Test peers from npm (pinned by their lockfiles).
 for dir in tests/peers tests/deploy; do
   if [[ -f $dir/package-lock.json ]]; then

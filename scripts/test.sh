@@ -11,6 +11,8 @@ step bootstrap
 bash scripts/bootstrap.sh
 
 jobs=$(nproc)
+# ccache hits across clones: hash paths relative to the checkout.
+export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
 
 step "debug build"
 cmake --preset debug >/dev/null
