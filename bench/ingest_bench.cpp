@@ -18,6 +18,7 @@
 #include <system_error>
 #include <vector>
 
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,14 @@ struct Stopwatch {
         ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
         return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
     }
+    static std::pair<double, double> user_sys() {
+        rusage u{};
+        ::getrusage(RUSAGE_THREAD, &u);
+        auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+        return {sec(u.ru_utime), sec(u.ru_stime)};
+    }
+    std::pair<double, double> start_user_sys = user_sys();
+
     double wall_seconds() const { return std::chrono::duration<double>(Clock::now() - wall).count(); }
     double cpu_seconds() const { return thread_cpu() - cpu; }
 };
@@ -158,6 +167,8 @@ ParseRun run_parse(const std::vector<std::string>& docs) {
 struct ApplyRun {
     double seconds = 0;
     double cpu_seconds = 0;
+    double user_seconds = 0;
+    double sys_seconds = 0;
     mailtrack::app::IngestReport report;
     mailtrack::store::StoreInfo info;
     std::uintmax_t db_bytes = 0;
@@ -195,6 +206,9 @@ int run_apply(const Options& o, const std::vector<std::string>& docs, int round,
         }
         out.seconds = watch.wall_seconds();
         out.cpu_seconds = watch.cpu_seconds();
+        const auto [user, sys] = Stopwatch::user_sys();
+        out.user_seconds = user - watch.start_user_sys.first;
+        out.sys_seconds = sys - watch.start_user_sys.second;
         out.report = ingestor.report();
         auto info = (*store)->info();
         if (!info) {
@@ -262,6 +276,8 @@ int main(int argc, char** argv) {
         std::printf("parse+apply:  median %.0f events/s wall  runs: %s\n", median(rates), joined(rates).c_str());
         std::printf("              median %.0f events/s per CPU-second  runs: %s\n", median(cpu_rates),
                     joined(cpu_rates).c_str());
+        std::printf("              last run: %.2f s wall, %.2f s user, %.2f s system\n", last.seconds,
+                    last.user_seconds, last.sys_seconds);
         std::printf("              applied %lld, unknown %lld, duplicates %lld, rejected %lld in %lld batches\n",
                     static_cast<long long>(r.applied), static_cast<long long>(r.unknown),
                     static_cast<long long>(r.duplicates), static_cast<long long>(r.rejected),

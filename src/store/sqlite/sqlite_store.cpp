@@ -601,6 +601,10 @@ SqliteStore::~SqliteStore() = default;
 int SqliteStore::schema_version() const { return m_impl->version; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+    // Memory statistics cost a global mutex on every SQLite allocation; we never read them.
+    // This only takes effect before SQLite initializes (the first open), and is harmless after.
+    static const bool k_memstatus_off = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+    (void)k_memstatus_off;
     auto impl = std::make_unique<Impl>();
     impl->options = options;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -676,15 +680,21 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         ++(ev.type == core::EventType::unknown ? result.unknown : result.applied);
 
         core::EventEffects fx = core::effects_of(ev);
-        if (auto [it, inserted] = messages.try_emplace(fx.message.message_id, fx.message); !inserted) {
+        // Kept in key order (std::map) so the writes below walk each B-tree forwards.
+        if (auto it = messages.find(fx.message.message_id); it != messages.end()) {
             merge_into(it->second, fx.message);
+        } else {
+            std::string key = fx.message.message_id;
+            messages.emplace(std::move(key), std::move(fx.message));
         }
         for (RecipientState& r : fx.recipients) {
             auto key = std::make_pair(r.message_id, r.address);
-            if (auto [it, inserted] = recipients.try_emplace(std::move(key), r); !inserted) merge_into(it->second, r);
+            if (auto it = recipients.find(key); it != recipients.end()) merge_into(it->second, r);
+            else recipients.emplace(std::move(key), std::move(r));
         }
         for (core::Suppression& x : fx.suppressions) {
-            if (auto [it, inserted] = suppressions.try_emplace(x.address, x); !inserted) merge_into(it->second, x);
+            if (auto it = suppressions.find(x.address); it != suppressions.end()) merge_into(it->second, x);
+            else suppressions.emplace(x.address, std::move(x));
         }
         for (const std::string& a : fx.soft_bounced) {
             auto& [count, last] = soft[a];
