@@ -285,7 +285,11 @@ std::string Config::show() const {
         }
         out += "  # ";
         out += to_string(v.source);
-        if (v.source == Source::environment) out += " " + env_name(s.key);
+        if (v.source == Source::environment) {
+            // Two appends, not `" " + env_name(...)`: GCC 12 -O3 reports a false -Wrestrict there.
+            out += ' ';
+            out += env_name(s.key);
+        }
         out += "\n";
     }
     return out;

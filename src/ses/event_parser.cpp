@@ -52,12 +52,22 @@ std::string index_path(std::string_view base, std::size_t i) {
     throw Malformed{path, std::string("expected ") + std::string(expected) + ", got " + std::string(type_name(e.type()))};
 }
 
-// Reads the fields of one JSON object, naming the path in every error.
+// Reads the fields of one JSON object, naming the path in every error. The path is kept as a
+// link to the parent plus a key (and index), and spelled out only when there is an error: the
+// happy path builds no strings. A Fields must not outlive the Fields it was reached from.
 class Fields {
 public:
-    Fields(object obj, std::string path) : m_obj(obj), m_path(std::move(path)) {}
+    static constexpr std::size_t k_no_index = static_cast<std::size_t>(-1);
 
-    const std::string& path() const { return m_path; }
+    Fields(object obj, std::string_view root_path) : m_obj(obj), m_key(root_path) {}
+    Fields(object obj, const Fields* parent, std::string_view key, std::size_t index = k_no_index)
+        : m_obj(obj), m_parent(parent), m_key(key), m_index(index) {}
+
+    std::string path() const {
+        std::string out = m_parent != nullptr ? join(m_parent->path(), m_key) : std::string(m_key);
+        return m_index == k_no_index ? out : index_path(out, m_index);
+    }
+    std::string path(std::string_view key) const { return join(path(), key); }
 
     // nullopt when absent or null.
     std::optional<element> find(std::string_view key) const {
@@ -66,26 +76,21 @@ public:
         return e;
     }
 
-    std::string text(std::string_view key) const {
-        auto e = find(key);
-        if (!e) return {};
-        std::string_view s;
-        if (e->get_string().get(s) != simdjson::SUCCESS) wrong_type(join(m_path, key), "a string", *e);
-        return std::string(s);
-    }
+    std::string text(std::string_view key) const { return text_of(key, find(key)); }
 
     std::string required_text(std::string_view key) const {
-        if (!find(key)) throw Malformed{join(m_path, key), "missing"};
-        return text(key);
+        auto e = find(key);
+        if (!e) throw Malformed{path(key), "missing"};
+        return text_of(key, e);
     }
 
     std::optional<util::UnixMillis> time(std::string_view key) const {
         auto e = find(key);
         if (!e) return std::nullopt;
         std::string_view s;
-        if (e->get_string().get(s) != simdjson::SUCCESS) wrong_type(join(m_path, key), "a timestamp string", *e);
+        if (e->get_string().get(s) != simdjson::SUCCESS) wrong_type(path(key), "a timestamp string", *e);
         auto t = util::parse_timestamp(s);
-        if (!t) throw Malformed{join(m_path, key), "\"" + std::string(s.substr(0, 64)) + "\" is not an ISO 8601 timestamp"};
+        if (!t) throw Malformed{path(key), "\"" + std::string(s.substr(0, 64)) + "\" is not an ISO 8601 timestamp"};
         return t;
     }
 
@@ -96,7 +101,7 @@ public:
         if (e->get_int64().get(i) == simdjson::SUCCESS) return i;
         double d = 0;
         if (e->get_double().get(d) == simdjson::SUCCESS) return static_cast<std::int64_t>(d);
-        wrong_type(join(m_path, key), "a number", *e);
+        wrong_type(path(key), "a number", *e);
     }
 
     bool boolean(std::string_view key) const {
@@ -106,56 +111,68 @@ public:
         if (e->get_bool().get(b) == simdjson::SUCCESS) return b;
         std::string_view s;  // the SES guide documents headersTruncated as a string
         if (e->get_string().get(s) == simdjson::SUCCESS && (s == "true" || s == "false")) return s == "true";
-        wrong_type(join(m_path, key), "a boolean", *e);
+        wrong_type(path(key), "a boolean", *e);
     }
 
     std::optional<Fields> child(std::string_view key) const {
         auto e = find(key);
         if (!e) return std::nullopt;
         object o;
-        if (e->get_object().get(o) != simdjson::SUCCESS) wrong_type(join(m_path, key), "an object", *e);
-        return Fields(o, join(m_path, key));
+        if (e->get_object().get(o) != simdjson::SUCCESS) wrong_type(path(key), "an object", *e);
+        return Fields(o, this, key);
     }
 
-    Fields required_child(std::string_view key, std::string_view why) const {
+    // `why` is appended to the "missing" error, e.g. " (Bounce events carry it)".
+    Fields required_child(std::string_view key, std::string_view event_type = {}) const {
         auto c = child(key);
-        if (!c) throw Malformed{join(m_path, key), "missing" + std::string(why)};
+        if (!c) {
+            throw Malformed{path(key), event_type.empty() ? std::string("missing")
+                                                          : "missing (" + std::string(event_type) + " events carry it)"};
+        }
         return *c;
     }
 
-    // Calls f(element, path) for each element; absent or null is an empty array.
+    // Calls f(element, index) for each element; absent or null is an empty array. Errors about
+    // an element name it with element_path(key, index).
     template <typename F>
     void each(std::string_view key, F&& f) const {
         auto e = find(key);
         if (!e) return;
         array a;
-        const std::string p = join(m_path, key);
-        if (e->get_array().get(a) != simdjson::SUCCESS) wrong_type(p, "an array", *e);
+        if (e->get_array().get(a) != simdjson::SUCCESS) wrong_type(path(key), "an array", *e);
         std::size_t i = 0;
-        for (element item : a) f(item, index_path(p, i++));
+        for (element item : a) f(item, i++);
     }
+    std::string element_path(std::string_view key, std::size_t i) const { return index_path(path(key), i); }
 
     std::vector<std::string> texts(std::string_view key) const {
         std::vector<std::string> out;
+        auto e = find(key);
+        if (!e) return out;
         // A lone string where an array is documented is accepted as a one-element array.
-        if (auto e = find(key); e && e->is_string()) {
-            out.emplace_back(std::string_view(*e));
+        std::string_view s;
+        if (e->get_string().get(s) == simdjson::SUCCESS) {
+            out.emplace_back(s);
             return out;
         }
-        each(key, [&](element item, const std::string& p) {
-            std::string_view s;
-            if (item.get_string().get(s) != simdjson::SUCCESS) wrong_type(p, "a string", item);
+        array a;
+        if (e->get_array().get(a) != simdjson::SUCCESS) wrong_type(path(key), "an array", *e);
+        out.reserve(a.size());
+        std::size_t i = 0;
+        for (element item : a) {
+            if (item.get_string().get(s) != simdjson::SUCCESS) wrong_type(element_path(key, i), "a string", item);
             out.emplace_back(s);
-        });
+            ++i;
+        }
         return out;
     }
 
     std::vector<Fields> objects(std::string_view key) const {
         std::vector<Fields> out;
-        each(key, [&](element item, const std::string& p) {
+        each(key, [&](element item, std::size_t i) {
             object o;
-            if (item.get_object().get(o) != simdjson::SUCCESS) wrong_type(p, "an object", item);
-            out.emplace_back(o, p);
+            if (item.get_object().get(o) != simdjson::SUCCESS) wrong_type(element_path(key, i), "an object", item);
+            out.emplace_back(o, this, key, i);
         });
         return out;
     }
@@ -167,20 +184,22 @@ public:
         if (!c) return out;
         for (auto field : c->m_obj) {
             std::vector<std::string> values;
-            const std::string p = join(c->m_path, field.key);
             std::string_view s;
             array a;
             if (field.value.get_string().get(s) == simdjson::SUCCESS) {
                 values.emplace_back(s);
             } else if (field.value.get_array().get(a) == simdjson::SUCCESS) {
+                values.reserve(a.size());
                 std::size_t i = 0;
                 for (element v : a) {
-                    if (v.get_string().get(s) != simdjson::SUCCESS) wrong_type(index_path(p, i), "a string", v);
+                    if (v.get_string().get(s) != simdjson::SUCCESS) {
+                        wrong_type(index_path(c->path(field.key), i), "a string", v);
+                    }
                     values.emplace_back(s);
                     ++i;
                 }
             } else if (!field.value.is_null()) {
-                wrong_type(p, "an array of strings", field.value);
+                wrong_type(c->path(field.key), "an array of strings", field.value);
             }
             out.emplace_back(std::string(field.key), std::move(values));
         }
@@ -188,8 +207,17 @@ public:
     }
 
 private:
+    std::string text_of(std::string_view key, const std::optional<element>& e) const {
+        if (!e) return {};
+        std::string_view s;
+        if (e->get_string().get(s) != simdjson::SUCCESS) wrong_type(path(key), "a string", *e);
+        return std::string(s);
+    }
+
     object m_obj;
-    std::string m_path;
+    const Fields* m_parent = nullptr;
+    std::string_view m_key;  // the whole path for a root
+    std::size_t m_index = k_no_index;
 };
 
 core::MailInfo parse_mail(const Fields& f) {
@@ -200,9 +228,10 @@ core::MailInfo parse_mail(const Fields& f) {
         if (m.message_id.front() == ' ') m.message_id.erase(0, 1);
         else m.message_id.pop_back();
     }
-    if (m.message_id.empty()) throw Malformed{join(f.path(), "messageId"), "empty"};
-    if (!f.find("timestamp")) throw Malformed{join(f.path(), "timestamp"), "missing"};
-    m.timestamp = *f.time("timestamp");
+    if (m.message_id.empty()) throw Malformed{f.path("messageId"), "empty"};
+    auto timestamp = f.time("timestamp");
+    if (!timestamp) throw Malformed{f.path("timestamp"), "missing"};
+    m.timestamp = *timestamp;
     m.source = f.text("source");
     m.source_arn = f.text("sourceArn");
     m.source_ip = f.text("sourceIp");
@@ -210,7 +239,9 @@ core::MailInfo parse_mail(const Fields& f) {
     m.caller_identity = f.text("callerIdentity");
     m.destination = f.texts("destination");
     m.headers_truncated = f.boolean("headersTruncated");
-    for (const Fields& h : f.objects("headers")) m.headers.push_back({h.text("name"), h.text("value")});
+    const std::vector<Fields> headers = f.objects("headers");
+    m.headers.reserve(headers.size());
+    for (const Fields& h : headers) m.headers.push_back({h.text("name"), h.text("value")});
     if (auto ch = f.child("commonHeaders")) {
         auto& c = m.common_headers;
         c.from = ch->texts("from");
@@ -241,7 +272,7 @@ core::TopicPreferences parse_preferences(const std::optional<Fields>& f) {
 // Fills ev.detail and ev.occurred_at from the type's object.
 void parse_detail(const Fields& root, SesEvent& ev) {
     using core::EventType;
-    const std::string why = " (" + std::string(ev.type_name.empty() ? "event" : ev.type_name) + " events carry it)";
+    const std::string_view why = ev.type_name.empty() ? std::string_view("event") : std::string_view(ev.type_name);
     const util::UnixMillis mail_time = ev.mail.timestamp;
     ev.occurred_at = mail_time;
     auto stamp = [&](const Fields& f) { ev.occurred_at = f.time("timestamp").value_or(mail_time); };
@@ -260,7 +291,7 @@ void parse_detail(const Fields& root, SesEvent& ev) {
             core::Bounce b;
             b.bounce_type = f.required_text("bounceType");
             b.bounce_subtype = f.text("bounceSubType");
-            if (!f.find("bouncedRecipients")) throw Malformed{join(f.path(), "bouncedRecipients"), "missing"};
+            if (!f.find("bouncedRecipients")) throw Malformed{f.path("bouncedRecipients"), "missing"};
             for (const Fields& r : f.objects("bouncedRecipients")) {
                 b.recipients.push_back(
                     {r.required_text("emailAddress"), r.text("action"), r.text("status"), r.text("diagnosticCode")});
@@ -276,7 +307,7 @@ void parse_detail(const Fields& root, SesEvent& ev) {
         case EventType::complaint: {
             const Fields f = root.required_child("complaint", why);
             core::Complaint c;
-            if (!f.find("complainedRecipients")) throw Malformed{join(f.path(), "complainedRecipients"), "missing"};
+            if (!f.find("complainedRecipients")) throw Malformed{f.path("complainedRecipients"), "missing"};
             for (const Fields& r : f.objects("complainedRecipients")) c.recipients.push_back(r.required_text("emailAddress"));
             c.feedback_id = f.text("feedbackId");
             c.complaint_subtype = f.text("complaintSubType");
@@ -291,7 +322,7 @@ void parse_detail(const Fields& root, SesEvent& ev) {
         case EventType::delivery: {
             const Fields f = root.required_child("delivery", why);
             core::Delivery d;
-            if (!f.find("recipients")) throw Malformed{join(f.path(), "recipients"), "missing"};
+            if (!f.find("recipients")) throw Malformed{f.path("recipients"), "missing"};
             d.recipients = f.texts("recipients");
             d.processing_time_millis = f.integer("processingTimeMillis");
             d.smtp_response = f.text("smtpResponse");
@@ -306,7 +337,7 @@ void parse_detail(const Fields& root, SesEvent& ev) {
             const Fields f = root.required_child("deliveryDelay", why);
             core::DeliveryDelay d;
             d.delay_type = f.text("delayType");
-            if (!f.find("delayedRecipients")) throw Malformed{join(f.path(), "delayedRecipients"), "missing"};
+            if (!f.find("delayedRecipients")) throw Malformed{f.path("delayedRecipients"), "missing"};
             for (const Fields& r : f.objects("delayedRecipients")) {
                 d.recipients.push_back({r.required_text("emailAddress"), r.text("status"), r.text("diagnosticCode")});
             }
@@ -364,7 +395,6 @@ struct EventParser::Impl {
     std::size_t max_bytes;
     simdjson::dom::parser outer;
     simdjson::dom::parser inner;
-    std::string minified;
 };
 
 EventParser::EventParser(std::size_t max_document_bytes)
@@ -389,20 +419,35 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
     SesEvent ev;
     std::string_view ses_json = document;
     object ses_obj = root_obj;
-    std::string prefix;
+    std::string_view prefix;
     try {
-        const Fields top(root_obj, "");
-        // An SNS envelope has Type and Message; SES JSON has eventType or notificationType.
-        if (top.find("Type") && top.find("Message") && !top.find("eventType") && !top.find("notificationType")) {
-            const std::string sns_type = top.text("Type");
+        // One pass over the top level: an SNS envelope has Type and Message; SES JSON has
+        // eventType or notificationType.
+        std::optional<element> sns_type_e, message, sns_message_id;
+        bool ses_keys = false;
+        for (auto field : root_obj) {
+            if (field.value.is_null()) continue;
+            if (field.key == "Type" && !sns_type_e) sns_type_e = field.value;
+            else if (field.key == "Message" && !message) message = field.value;
+            else if (field.key == "MessageId" && !sns_message_id) sns_message_id = field.value;
+            else if (field.key == "eventType" || field.key == "notificationType") ses_keys = true;
+        }
+        if (sns_type_e && message && !ses_keys) {
+            std::string_view sns_type;
+            if (sns_type_e->get_string().get(sns_type) != simdjson::SUCCESS) wrong_type("Type", "a string", *sns_type_e);
             if (sns_type != "Notification") {
                 return util::fail(ErrorKind::unsupported,
-                                  "SNS message of Type \"" + sns_type + "\" is not an SES event" +
+                                  "SNS message of Type \"" + std::string(sns_type) + "\" is not an SES event" +
                                       (sns_type == "SubscriptionConfirmation" ? " (confirm the subscription instead)" : ""));
             }
             ev.envelope = core::Envelope::sns;
-            ev.sns_message_id = top.text("MessageId");
-            auto message = top.find("Message");
+            if (sns_message_id) {
+                std::string_view id;
+                if (sns_message_id->get_string().get(id) != simdjson::SUCCESS) {
+                    wrong_type("MessageId", "a string", *sns_message_id);
+                }
+                ev.sns_message_id = id;
+            }
             std::string_view text;
             if (message->get_string().get(text) != simdjson::SUCCESS) wrong_type("Message", "a string", *message);
             element inner_root;
@@ -426,21 +471,22 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
             ev.type_name = f.text("notificationType");
         } else {
             return util::fail(ErrorKind::invalid_input,
-                              (prefix.empty() ? std::string() : prefix + ": ") +
+                              (prefix.empty() ? std::string() : std::string(prefix) + ": ") +
                                   "neither eventType nor notificationType present: not an SES event");
         }
         ev.type = core::event_type_from_ses(ev.type_name);
-        ev.mail = parse_mail(f.required_child("mail", ""));
+        ev.mail = parse_mail(f.required_child("mail"));
         parse_detail(f, ev);
     } catch (const Malformed& m) {
         return util::fail(ErrorKind::invalid_input, (m.path.empty() ? std::string("document") : m.path) + ": " + m.what);
     }
-    s.minified.resize(ses_json.size());
+    // Minified straight into the event: no intermediate buffer.
+    ev.raw_json.resize(ses_json.size());
     std::size_t minified_size = 0;
-    if (simdjson::minify(ses_json.data(), ses_json.size(), s.minified.data(), minified_size) != simdjson::SUCCESS) {
+    if (simdjson::minify(ses_json.data(), ses_json.size(), ev.raw_json.data(), minified_size) != simdjson::SUCCESS) {
         return util::fail(ErrorKind::invalid_input, "SES JSON could not be minified");
     }
-    ev.raw_json.assign(s.minified.data(), minified_size);
+    ev.raw_json.resize(minified_size);
     ev.id = core::EventId::of_json(ev.raw_json);
     return ev;
 }

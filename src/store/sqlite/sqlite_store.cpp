@@ -60,13 +60,16 @@ CREATE INDEX recipients_by_address ON recipients(address);
 CREATE INDEX recipients_by_status ON recipients(status, last_event_at);
 
 -- Every event once, by identity. The raw SES JSON lives in event_archive: one zstd frame per
--- applied batch, this row pointing at its slice.
+-- applied batch, this row pointing at its slice. The key leads with the message id (which the
+-- identity determines, as both come from the same JSON) so a message's events sit together
+-- and inserts land near each other instead of at random hash positions; it also serves the
+-- timeline, so no second index is needed.
 CREATE TABLE events (
-  event_id BLOB PRIMARY KEY,
-  message_id TEXT NOT NULL, type INTEGER NOT NULL, type_name TEXT NOT NULL, occurred_at INTEGER NOT NULL,
-  archive_id INTEGER NOT NULL, archive_offset INTEGER NOT NULL, archive_length INTEGER NOT NULL
+  message_id TEXT NOT NULL, event_id BLOB NOT NULL,
+  type INTEGER NOT NULL, type_name TEXT NOT NULL, occurred_at INTEGER NOT NULL,
+  archive_id INTEGER NOT NULL, archive_offset INTEGER NOT NULL, archive_length INTEGER NOT NULL,
+  PRIMARY KEY (message_id, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX events_by_message ON events(message_id, occurred_at);
 
 CREATE TABLE event_archive (
   archive_id INTEGER PRIMARY KEY, codec TEXT NOT NULL, raw_size INTEGER NOT NULL, data BLOB NOT NULL
@@ -121,10 +124,11 @@ public:
     }
     sqlite3_stmt* get() const { return m_stmt; }
 
-    // Binding, with a running index so row codecs read like column lists.
+    // Binding, with a running index so row codecs read like column lists. Every use binds
+    // every parameter, so reset() does not clear bindings. Text and blobs are bound without a
+    // copy (SQLITE_STATIC): what is bound must stay alive until the step() that follows.
     void reset() {
         sqlite3_reset(m_stmt);
-        sqlite3_clear_bindings(m_stmt);
         m_bind = 0;
         m_col = 0;
     }
@@ -135,11 +139,14 @@ public:
     }
     void bind(std::string_view v) {
         if (v.empty()) sqlite3_bind_null(m_stmt, ++m_bind);
-        else sqlite3_bind_text(m_stmt, ++m_bind, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        else sqlite3_bind_text(m_stmt, ++m_bind, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     }
+    // Temporaries would be gone by the step(): refuse them.
+    void bind(std::string&&) = delete;
+    void bind(EventId&&) = delete;
     void bind(const EventId& id) {
         if (id == EventId{}) sqlite3_bind_null(m_stmt, ++m_bind);
-        else sqlite3_bind_blob(m_stmt, ++m_bind, id.bytes.data(), static_cast<int>(id.bytes.size()), SQLITE_TRANSIENT);
+        else sqlite3_bind_blob(m_stmt, ++m_bind, id.bytes.data(), static_cast<int>(id.bytes.size()), SQLITE_STATIC);
     }
     void bind_blob(const void* data, std::size_t size) {
         sqlite3_bind_blob64(m_stmt, ++m_bind, data, size, SQLITE_STATIC);
@@ -290,18 +297,19 @@ std::optional<UnixMillis> fact_time(const std::optional<Fact>& f) {
 
 void bind_recipient(Statement& s, const RecipientState& r) {
     static const std::string k_empty;
+    static const EventId k_no_event;
     s.bind(r.message_id);
     s.bind(r.address);
     bind_status(s, r.status);
     const auto& d = r.delivery;
     s.bind(fact_time(d));
-    s.bind(d ? d->event : EventId{});
+    s.bind(d ? d->event : k_no_event);
     s.bind(d ? d->smtp_response : k_empty);
     s.bind(d ? d->reporting_mta : k_empty);
     s.bind(d ? std::optional<std::int64_t>(d->processing_time_millis) : std::nullopt);
     const auto& b = r.bounce;
     s.bind(fact_time(b));
-    s.bind(b ? b->event : EventId{});
+    s.bind(b ? b->event : k_no_event);
     s.bind(b ? b->bounce_type : k_empty);
     s.bind(b ? b->bounce_subtype : k_empty);
     s.bind(b ? b->action : k_empty);
@@ -309,20 +317,20 @@ void bind_recipient(Statement& s, const RecipientState& r) {
     s.bind(b ? b->diagnostic_code : k_empty);
     const auto& c = r.complaint;
     s.bind(fact_time(c));
-    s.bind(c ? c->event : EventId{});
+    s.bind(c ? c->event : k_no_event);
     s.bind(c ? c->feedback_type : k_empty);
     s.bind(c ? c->complaint_subtype : k_empty);
     s.bind(c ? c->user_agent : k_empty);
     const auto& y = r.delay;
     s.bind(fact_time(y));
-    s.bind(y ? y->event : EventId{});
+    s.bind(y ? y->event : k_no_event);
     s.bind(y ? y->delay_type : k_empty);
     s.bind(y ? y->status_code : k_empty);
     s.bind(y ? y->diagnostic_code : k_empty);
     s.bind(y ? y->expiration_time : std::nullopt);
     const auto& f = r.failure;
     s.bind(fact_time(f));
-    s.bind(f ? f->event : EventId{});
+    s.bind(f ? f->event : k_no_event);
     s.bind(f ? f->reason : k_empty);
     s.bind(f ? f->template_name : k_empty);
     bind_engagement(s, r.engagement);
@@ -433,7 +441,8 @@ struct SqliteStore::Impl {
     int version = 0;
     Statement begin, commit, rollback;
     Statement insert_event, next_archive, insert_archive;
-    Statement get_message, put_message, get_recipient, put_recipient;
+    Statement get_message, insert_message, update_message;
+    Statement get_recipient, insert_recipient, update_recipient;
     Statement get_suppression, put_suppression, delete_suppression, add_soft_bounce, get_soft_bounces;
     ZSTD_CCtx* cctx = nullptr;
     ZSTD_DCtx* dctx = nullptr;
@@ -517,6 +526,26 @@ struct SqliteStore::Impl {
             for (int i = 1; i < n; ++i) out += ",?";
             return out;
         };
+        // "UPDATE t SET c=?k+1, ... WHERE key=?1 AND ..." binding the same parameters, in the same
+        // order, as the INSERT of all columns: the first `keys` columns are the key. An UPDATE of
+        // an existing row leaves indexes on unchanged columns alone, where REPLACE rewrites them.
+        auto update_sql = [](std::string_view table, std::string_view columns, int keys) {
+            std::vector<std::string> names;
+            for (std::size_t start = 0; start < columns.size();) {
+                const std::size_t comma = std::min(columns.find(',', start), columns.size());
+                std::string_view name = columns.substr(start, comma - start);
+                while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+                names.emplace_back(name);
+                start = comma + 1;
+            }
+            std::string set, where;
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                std::string& part = static_cast<int>(i) < keys ? where : set;
+                if (!part.empty()) part += static_cast<int>(i) < keys ? " AND " : ", ";
+                part += names[i] + " = ?" + std::to_string(i + 1);
+            }
+            return "UPDATE " + std::string(table) + " SET " + set + " WHERE " + where;
+        };
         const std::pair<Statement*, std::string> statements[] = {
             {&begin, "BEGIN IMMEDIATE"},
             {&commit, "COMMIT"},
@@ -527,12 +556,14 @@ struct SqliteStore::Impl {
             {&next_archive, "SELECT COALESCE(MAX(archive_id), 0) + 1 FROM event_archive"},
             {&insert_archive, "INSERT INTO event_archive (archive_id, codec, raw_size, data) VALUES (?, 'zstd', ?, ?)"},
             {&get_message, std::string("SELECT ") + k_message_columns + " FROM messages WHERE message_id = ?"},
-            {&put_message, std::string("INSERT OR REPLACE INTO messages (") + k_message_columns + ") VALUES (" +
-                               placeholders(24) + ")"},
+            {&insert_message, std::string("INSERT INTO messages (") + k_message_columns + ") VALUES (" +
+                                  placeholders(24) + ")"},
+            {&update_message, update_sql("messages", k_message_columns, 1)},
             {&get_recipient,
              std::string("SELECT ") + k_recipient_columns + " FROM recipients WHERE message_id = ? AND address = ?"},
-            {&put_recipient, std::string("INSERT OR REPLACE INTO recipients (") + k_recipient_columns + ") VALUES (" +
-                                 placeholders(44) + ")"},
+            {&insert_recipient, std::string("INSERT INTO recipients (") + k_recipient_columns + ") VALUES (" +
+                                    placeholders(44) + ")"},
+            {&update_recipient, update_sql("recipients", k_recipient_columns, 2)},
             {&get_suppression,
              "SELECT address, reason, since, source_event, detail, expires_at FROM suppressions WHERE address = ?"},
             {&put_suppression,
@@ -570,6 +601,10 @@ SqliteStore::~SqliteStore() = default;
 int SqliteStore::schema_version() const { return m_impl->version; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
+    // Memory statistics cost a global mutex on every SQLite allocation; we never read them.
+    // This only takes effect before SQLite initializes (the first open), and is harmless after.
+    static const bool k_memstatus_off = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+    (void)k_memstatus_off;
     auto impl = std::make_unique<Impl>();
     impl->options = options;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -645,15 +680,21 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         ++(ev.type == core::EventType::unknown ? result.unknown : result.applied);
 
         core::EventEffects fx = core::effects_of(ev);
-        if (auto [it, inserted] = messages.try_emplace(fx.message.message_id, fx.message); !inserted) {
+        // Kept in key order (std::map) so the writes below walk each B-tree forwards.
+        if (auto it = messages.find(fx.message.message_id); it != messages.end()) {
             merge_into(it->second, fx.message);
+        } else {
+            std::string key = fx.message.message_id;
+            messages.emplace(std::move(key), std::move(fx.message));
         }
         for (RecipientState& r : fx.recipients) {
             auto key = std::make_pair(r.message_id, r.address);
-            if (auto [it, inserted] = recipients.try_emplace(std::move(key), r); !inserted) merge_into(it->second, r);
+            if (auto it = recipients.find(key); it != recipients.end()) merge_into(it->second, r);
+            else recipients.emplace(std::move(key), std::move(r));
         }
         for (core::Suppression& x : fx.suppressions) {
-            if (auto [it, inserted] = suppressions.try_emplace(x.address, x); !inserted) merge_into(it->second, x);
+            if (auto it = suppressions.find(x.address); it != suppressions.end()) merge_into(it->second, x);
+            else suppressions.emplace(x.address, std::move(x));
         }
         for (const std::string& a : fx.soft_bounced) {
             auto& [count, last] = soft[a];
@@ -673,9 +714,10 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         } else if (rc != SQLITE_DONE) {
             return db_error(db, rc, "reading a message");
         }
-        put_message.reset();
-        bind_message(put_message, m);
-        if (auto r = run(put_message, "writing a message"); !r) return util::Unexpected(std::move(r).error());
+        Statement& put = rc == SQLITE_ROW ? update_message : insert_message;
+        put.reset();
+        bind_message(put, m);
+        if (auto r = run(put, "writing a message"); !r) return util::Unexpected(std::move(r).error());
     }
     for (auto& [key, r] : recipients) {
         get_recipient.reset();
@@ -688,9 +730,10 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         } else if (rc != SQLITE_DONE) {
             return db_error(db, rc, "reading a recipient");
         }
-        put_recipient.reset();
-        bind_recipient(put_recipient, r);
-        if (auto w = run(put_recipient, "writing a recipient"); !w) return util::Unexpected(std::move(w).error());
+        Statement& put = rc == SQLITE_ROW ? update_recipient : insert_recipient;
+        put.reset();
+        bind_recipient(put, r);
+        if (auto w = run(put, "writing a recipient"); !w) return util::Unexpected(std::move(w).error());
     }
     for (auto& [address, x] : suppressions) {
         get_suppression.reset();
