@@ -97,6 +97,10 @@ const std::vector<SettingSpec>& settings() {
         {"store.sqlite_busy_timeout_ms", SettingType::integer, "5000", false,
          "how long a writer waits for another process's lock"},
         {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
+        {"store.mysql_url", SettingType::string, "", false,
+         "mysql://user@host:3306/db?ssl-mode=...&ssl-ca=... (the mysql backend is not built yet)"},
+        {"store.mysql_secret_arn", SettingType::string, "", false,
+         "Secrets Manager secret with the MySQL username/password (with the mysql backend)"},
         {"ingest.batch_size", SettingType::integer, "512", false, "events applied per store transaction"},
         {"ingest.max_document_bytes", SettingType::integer, "1048576", false, "largest accepted event document"},
         {"aws.region", SettingType::string, "", false,
@@ -115,6 +119,9 @@ const std::vector<SettingSpec>& settings() {
         {"sns.events_topic_arn", SettingType::string, "", false, "SNS topic SES publishes events to"},
         {"sns.alerts_topic_arn", SettingType::string, "", false, "SNS topic `mailtrack notify` publishes to"},
         {"ses.configuration_set", SettingType::string, "", false, "SES configuration set used when sending"},
+        {"ses.from", SettingType::string, "", false, "default From address for sends"},
+        {"redis.url", SettingType::string, "", false, "redis:// or rediss:// URL (Redis support is not built yet)"},
+        {"redis.auth_secret_arn", SettingType::string, "", false, "Secrets Manager secret with the Redis AUTH token"},
     };
     return k_settings;
 }
