@@ -414,6 +414,12 @@ int run(int argc, char** argv) {
     stats->add_option("--since", stats_since, "only messages sent since (ISO time, or 24h, 7d ...)");
     stats->callback([&] { action = [&] { return cmd_stats(g, stats_since); }; });
 
+    // `mailtrack worker` (issue 4) is not registered yet: it needs the SQS QueueClient of the AWS
+    // layer. Its shape: app::worker_options(config) -> worker::Worker(options, SqsQueueClient,
+    // *app::open_store(config), SystemClock, RealSleeper, MetricsRegistry); a sigwait thread turns
+    // the first SIGTERM/SIGINT into request_stop(graceful) and a second into immediate;
+    // --stats-interval (worker.stats_interval_s) prints worker::summary_line() periodically.
+
     auto* cfg = cli.add_subcommand("config", "configuration");
     cfg->require_subcommand(1);
     auto* show = cfg->add_subcommand("show", "print the effective configuration, secrets masked");
