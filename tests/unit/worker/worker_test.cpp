@@ -479,6 +479,29 @@ TEST(Worker, RetriesFailedDeleteEntriesAndCallsAndSurvivesReceiveErrors) {
     EXPECT_EQ(m.value(metric::k_queue_calls, {{"operation", "delete_batch"}, {"outcome", "error"}}), 2);
 }
 
+TEST(Worker, GroupCommitsTheEventsOfManyPollsWithinTheLinger) {
+    Harness h;
+    h.options.linger = 500ms;
+    h.options.batch_max = 64;
+    h.options.concurrency = 4;
+    const auto docs = testing::realistic_stream(10, 11, true);  // fewer than batch_max
+    ASSERT_LT(docs.size(), 64u);
+    h.publish_all(docs, k_queue);
+    auto w = h.make_worker();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(eventually([&] { return w->in_flight() == docs.size(); }));
+    std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(h.store.attempts.load(), 0);  // the clock has not moved: still lingering
+    EXPECT_GT(h.queue.calls("receive"), 1);  // the messages came from several polls
+    h.clock.advance(500ms);
+    ASSERT_TRUE(eventually([&] { return h.queue.size(k_queue) == 0; }));
+    stop_gracefully(*w);
+    EXPECT_EQ(h.store.attempts.load(), 1);  // one transaction for all of them
+    const auto batches = h.metrics.snapshot().histogram(metric::k_batch_size);
+    EXPECT_EQ(batches.count, 1);
+    EXPECT_EQ(batches.sum, static_cast<double>(docs.size()));
+}
+
 TEST(Worker, ValidatesItsOptions) {
     WorkerOptions o;
     EXPECT_FALSE(validate(o));  // no queue
