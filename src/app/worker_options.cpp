@@ -6,15 +6,17 @@ util::Result<worker::WorkerOptions> worker_options(const config::Config& c) {
     using std::chrono::milliseconds;
     using std::chrono::seconds;
     auto negative = [&](std::string_view key) -> bool { return c.integer(key) < 0; };
-    for (const auto key : {"worker.batch_max", "worker.linger_ms", "worker.wait_time_s", "worker.visibility_timeout_s",
-                           "worker.max_receive_count", "worker.max_in_flight", "worker.store_backoff_initial_ms",
-                           "worker.store_backoff_max_ms", "worker.queue_backoff_initial_ms", "worker.queue_backoff_max_ms",
-                           "worker.stop_timeout_s", "worker.stats_interval_s", "ingest.max_document_bytes"}) {
+    for (const auto key :
+         {"worker.batch_max", "worker.linger_ms", "worker.wait_time_s", "worker.visibility_timeout_s",
+          "worker.max_receive_count", "worker.max_in_flight", "worker.store_backoff_initial_ms",
+          "worker.store_backoff_max_ms", "worker.queue_backoff_initial_ms", "worker.queue_backoff_max_ms",
+          "worker.stop_timeout_s", "worker.stats_interval_s", "ingest.max_document_bytes"}) {
         if (negative(key)) return util::fail(util::ErrorKind::config, std::string(key) + " must not be negative");
     }
     const std::int64_t concurrency = c.integer("worker.concurrency");
     if (concurrency < 1 || concurrency > 16) {
-        return util::fail(util::ErrorKind::config, "worker.concurrency must be 1..16, got " + std::to_string(concurrency));
+        return util::fail(util::ErrorKind::config,
+                          "worker.concurrency must be 1..16, got " + std::to_string(concurrency));
     }
     worker::WorkerOptions o;
     o.queue_urls = c.list("worker.queue_urls");

@@ -13,7 +13,9 @@ Labels sorted(Labels labels) {
     return labels;
 }
 
-bool same_labels(const Labels& a, const Labels& b) { return sorted(a) == sorted(b); }
+bool same_labels(const Labels& a, const Labels& b) {
+    return sorted(a) == sorted(b);
+}
 
 std::string format_double(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -139,9 +141,12 @@ MetricsSnapshot MetricsRegistry::snapshot() const {
     std::lock_guard lock(m_mutex);
     MetricsSnapshot out;
     for (const auto& [name, f] : m_families) {
-        for (const auto& [labels, c] : f.counters) out.samples.push_back({name, labels, MetricType::counter, c->value(), {}});
-        for (const auto& [labels, g] : f.gauges) out.samples.push_back({name, labels, MetricType::gauge, g->value(), {}});
-        for (const auto& [labels, h] : f.histograms) out.samples.push_back({name, labels, MetricType::histogram, 0, h->data()});
+        for (const auto& [labels, c] : f.counters)
+            out.samples.push_back({name, labels, MetricType::counter, c->value(), {}});
+        for (const auto& [labels, g] : f.gauges)
+            out.samples.push_back({name, labels, MetricType::gauge, g->value(), {}});
+        for (const auto& [labels, h] : f.histograms)
+            out.samples.push_back({name, labels, MetricType::histogram, 0, h->data()});
     }
     return out;
 }
@@ -219,7 +224,8 @@ HistogramData MetricsSnapshot::histogram(std::string_view name) const {
     return out;
 }
 
-std::string summary_line(const MetricsSnapshot& now, const MetricsSnapshot* previous, std::chrono::milliseconds interval) {
+std::string summary_line(const MetricsSnapshot& now, const MetricsSnapshot* previous,
+                         std::chrono::milliseconds interval) {
     const std::int64_t events = now.total(metric::k_events);
     char buf[512];
     std::string out = "events " + std::to_string(events);

@@ -4,9 +4,9 @@
 #include <atomic>
 #include <cassert>
 #include <charconv>
-#include <limits>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -22,9 +22,9 @@ using std::chrono::milliseconds;
 using util::UnixMillis;
 namespace log = util::log;
 
-constexpr milliseconds k_idle_wait{1000};        // longest wait before re-checking deadlines
-constexpr milliseconds k_log_every{30'000};      // repeated failures are logged at most this often
-constexpr int k_max_delete_attempts = 8;         // then the message is left to reappear (a duplicate)
+constexpr milliseconds k_idle_wait{1000};    // longest wait before re-checking deadlines
+constexpr milliseconds k_log_every{30'000};  // repeated failures are logged at most this often
+constexpr int k_max_delete_attempts = 8;     // then the message is left to reappear (a duplicate)
 
 std::string kind_label(util::ErrorKind kind) {
     std::string s(util::to_string(kind));
@@ -154,7 +154,8 @@ struct Worker::Impl {
 
     void register_metrics();
     void count_call(std::string_view operation, bool ok) {
-        metrics.counter(metric::k_queue_calls, {{"operation", std::string(operation)}, {"outcome", ok ? "ok" : "error"}})
+        metrics
+            .counter(metric::k_queue_calls, {{"operation", std::string(operation)}, {"outcome", ok ? "ok" : "error"}})
             .add();
     }
     void update_in_flight_locked() { in_flight_gauge->set(static_cast<std::int64_t>(tracked.size())); }
@@ -188,7 +189,8 @@ void Worker::Impl::register_metrics() {
     metrics.counter(metric::k_rejected, {}, "messages that are not SES events, by reason");
     metrics.counter(metric::k_delete_failures, {}, "messages whose deletion failed, by SQS code");
     metrics.counter(metric::k_store_failures, {}, "failed store transactions, by error kind");
-    batch_size = &metrics.histogram(metric::k_batch_size, exponential_buckets(1, 2, 12), {}, "events per store transaction");
+    batch_size =
+        &metrics.histogram(metric::k_batch_size, exponential_buckets(1, 2, 12), {}, "events per store transaction");
     apply_seconds = &metrics.histogram(metric::k_apply_seconds, exponential_buckets(0.001, 2, 14), {},
                                        "duration of one store transaction");
     event_age = &metrics.histogram(metric::k_event_age_seconds, exponential_buckets(0.25, 2, 18), {},
@@ -199,7 +201,8 @@ void Worker::Impl::register_metrics() {
             "events committed (new or duplicate), by type"));
     }
     for (const auto& url : options.queue_urls) {
-        received_by_queue.push_back(&metrics.counter(metric::k_messages_received, {{"queue", url}}, "messages received"));
+        received_by_queue.push_back(
+            &metrics.counter(metric::k_messages_received, {{"queue", url}}, "messages received"));
     }
 }
 
@@ -241,7 +244,9 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             if (!e.retryable) backoff = options.queue_backoff_max;
             retry_at = now + backoff.count();
             receive_log.failure(clock, "receive failed; backing off",
-                                {{"queue", url}, {"error", e.describe()}, {"retryable", e.retryable},
+                                {{"queue", url},
+                                 {"error", e.describe()},
+                                 {"retryable", e.retryable},
                                  {"backoff_ms", static_cast<std::int64_t>(backoff.count())}});
             continue;
         }
@@ -257,9 +262,10 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             next_seq += messages.size();
             for (std::size_t i = 0; i < messages.size(); ++i) {
                 const QueueMessage& m = messages[i];
-                tracked.emplace(first_seq + i, Tracked{queue_index, m.message_id, m.receipt_handle, m.approximate_receive_count,
-                                                       now + std::chrono::milliseconds(options.visibility_timeout).count(),
-                                                       Stage::parsed, 0, 0});
+                tracked.emplace(
+                    first_seq + i,
+                    Tracked{queue_index, m.message_id, m.receipt_handle, m.approximate_receive_count,
+                            now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0});
             }
             update_in_flight_locked();
         }
@@ -291,10 +297,11 @@ void Worker::Impl::handle_poison(std::size_t queue_index, std::uint64_t seq, con
     const std::string reason = why.describe();
     metrics.counter(metric::k_rejected, {{"reason", kind_label(why.kind)}}).add();
     const bool to_dlq = !options.dlq_url.empty() && message.approximate_receive_count >= options.max_receive_count;
-    log::warn("rejected message",
-              {{"queue", url}, {"sqs_message_id", message.message_id}, {"reason", reason},
-               {"receive_count", message.approximate_receive_count},
-               {"action", to_dlq ? "dead-letter" : "left for redrive"}});
+    log::warn("rejected message", {{"queue", url},
+                                   {"sqs_message_id", message.message_id},
+                                   {"reason", reason},
+                                   {"receive_count", message.approximate_receive_count},
+                                   {"action", to_dlq ? "dead-letter" : "left for redrive"}});
     if (to_dlq) {
         auto sent = queue.send(options.dlq_url, message.body,
                                {{"mailtrack.reject_reason", reason},
@@ -408,7 +415,8 @@ void Worker::Impl::run_committer() {
         backoff = next_backoff(backoff, options.store_backoff_initial, options.store_backoff_max);
         lock.unlock();
         store_log.failure(clock, "store unavailable; keeping the batch and backing off",
-                          {{"error", error.describe()}, {"events", static_cast<std::int64_t>(events.size())},
+                          {{"error", error.describe()},
+                           {"events", static_cast<std::int64_t>(events.size())},
                            {"backoff_ms", static_cast<std::int64_t>(backoff.count())}});
         lock.lock();
         const UnixMillis retry_at = clock.now_millis() + backoff.count();
@@ -461,8 +469,9 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
             abandon_locked(seq);
             return;
         }
-        const auto delay = std::min<std::int64_t>(options.queue_backoff_initial.count() << std::min(t.delete_attempts, 16),
-                                                  options.queue_backoff_max.count());
+        const auto delay =
+            std::min<std::int64_t>(options.queue_backoff_initial.count() << std::min(t.delete_attempts, 16),
+                                   options.queue_backoff_max.count());
         t.delete_not_before = now + delay;
         queue_of.push_back(seq);
     };
@@ -470,7 +479,8 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
         const QueueError& e = outcome.error();
         lock.unlock();
         delete_log.failure(clock, "delete failed; will retry",
-                           {{"queue", options.queue_urls[queue_index]}, {"error", e.describe()},
+                           {{"queue", options.queue_urls[queue_index]},
+                            {"error", e.describe()},
                             {"messages", static_cast<std::int64_t>(seqs.size())}});
         lock.lock();
         for (const auto seq : seqs) retry_later(seq, kind_label(e.kind));
@@ -528,7 +538,8 @@ bool Worker::Impl::heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_
     if (entries.empty()) return false;
     // Pushed forward now so that a failing call is not retried in a tight loop; a failure
     // only means the message may reappear, which is safe.
-    for (const auto seq : seqs) tracked.at(seq).visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
+    for (const auto seq : seqs)
+        tracked.at(seq).visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
     lock.unlock();
     auto outcome = queue.change_visibility_batch(options.queue_urls[queue_index], entries);
     count_call("change_visibility_batch", outcome.has_value());

@@ -6,9 +6,9 @@ namespace mailtrack::app {
 namespace {
 
 TEST(WorkerOptions, ComeFromTheWorkerSettings) {
-    auto c = config::Config::load(std::nullopt, {{"MAILTRACK_WORKER_QUEUE_URLS", "https://q/1, https://q/2"}},
-                                  {"worker.concurrency=16", "worker.linger_ms=5", "worker.heartbeat=false",
-                                   "worker.dlq_url=https://q/dlq"});
+    auto c = config::Config::load(
+        std::nullopt, {{"MAILTRACK_WORKER_QUEUE_URLS", "https://q/1, https://q/2"}},
+        {"worker.concurrency=16", "worker.linger_ms=5", "worker.heartbeat=false", "worker.dlq_url=https://q/dlq"});
     ASSERT_TRUE(c) << c.error().describe();
     auto o = worker_options(*c);
     ASSERT_TRUE(o) << o.error().describe();

@@ -29,8 +29,8 @@ const MemoryQueue::Queue* MemoryQueue::find(std::string_view url) const {
 
 std::size_t MemoryQueue::in_flight_locked(const Queue& q) const {
     const auto now = m_clock.now_millis();
-    return static_cast<std::size_t>(std::count_if(q.messages.begin(), q.messages.end(),
-                                                  [&](const auto& m) { return m.second.visible_at > now; }));
+    return static_cast<std::size_t>(
+        std::count_if(q.messages.begin(), q.messages.end(), [&](const auto& m) { return m.second.visible_at > now; }));
 }
 
 namespace {
@@ -81,7 +81,8 @@ QueueResult<std::vector<QueueMessage>> MemoryQueue::receive(std::string_view que
     }
 }
 
-QueueResult<BatchOutcome> MemoryQueue::delete_batch(std::string_view queue_url, const std::vector<DeleteEntry>& entries) {
+QueueResult<BatchOutcome> MemoryQueue::delete_batch(std::string_view queue_url,
+                                                    const std::vector<DeleteEntry>& entries) {
     std::lock_guard lock(m_mutex);
     ++m_calls["delete_batch"];
     if (m_failing_delete_calls > 0) {

@@ -42,7 +42,8 @@ public:
     QueueResult<std::vector<QueueMessage>> receive(std::string_view queue_url, int max_messages,
                                                    std::chrono::seconds wait,
                                                    std::chrono::seconds visibility_timeout) override;
-    QueueResult<BatchOutcome> delete_batch(std::string_view queue_url, const std::vector<DeleteEntry>& entries) override;
+    QueueResult<BatchOutcome> delete_batch(std::string_view queue_url,
+                                           const std::vector<DeleteEntry>& entries) override;
     QueueResult<BatchOutcome> change_visibility_batch(std::string_view queue_url,
                                                       const std::vector<VisibilityEntry>& entries) override;
     QueueResult<std::string> send(std::string_view queue_url, std::string_view body,

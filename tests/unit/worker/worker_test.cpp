@@ -251,8 +251,9 @@ TEST(Worker, CrashAndRestartLosesNothingAndDoublesNothing) {
     const Reference ref = reference_of(docs);
     for (const int crash_after : {0, 1, 3, 8}) {
         SCOPED_TRACE("crash after " + std::to_string(crash_after) + " commits");
-        const auto path = std::filesystem::temp_directory_path() /
-                          ("mailtrack-worker-crash-" + std::to_string(::getpid()) + "-" + std::to_string(crash_after) + ".db");
+        const auto path =
+            std::filesystem::temp_directory_path() /
+            ("mailtrack-worker-crash-" + std::to_string(::getpid()) + "-" + std::to_string(crash_after) + ".db");
         std::filesystem::remove(path);
         Harness h;
         h.publish_all(docs, k_queue);
@@ -474,7 +475,8 @@ TEST(Worker, RetriesFailedDeleteEntriesAndCallsAndSurvivesReceiveErrors) {
     stop_gracefully(*w);
     const auto m = h.metrics.snapshot();
     EXPECT_EQ(m.total(metric::k_deleted), static_cast<std::int64_t>(docs.size()));
-    EXPECT_EQ(m.total(metric::k_messages_received), static_cast<std::int64_t>(docs.size()));  // retried, not redelivered
+    EXPECT_EQ(m.total(metric::k_messages_received),
+              static_cast<std::int64_t>(docs.size()));  // retried, not redelivered
     EXPECT_EQ(m.value(metric::k_queue_calls, {{"operation", "receive"}, {"outcome", "error"}}), 5);
     EXPECT_EQ(m.value(metric::k_queue_calls, {{"operation", "delete_batch"}, {"outcome", "error"}}), 2);
 }
@@ -491,7 +493,7 @@ TEST(Worker, GroupCommitsTheEventsOfManyPollsWithinTheLinger) {
     ASSERT_TRUE(w->start());
     ASSERT_TRUE(eventually([&] { return w->in_flight() == docs.size(); }));
     std::this_thread::sleep_for(20ms);
-    EXPECT_EQ(h.store.attempts.load(), 0);  // the clock has not moved: still lingering
+    EXPECT_EQ(h.store.attempts.load(), 0);   // the clock has not moved: still lingering
     EXPECT_GT(h.queue.calls("receive"), 1);  // the messages came from several polls
     h.clock.advance(500ms);
     ASSERT_TRUE(eventually([&] { return h.queue.size(k_queue) == 0; }));

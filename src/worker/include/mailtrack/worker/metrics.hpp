@@ -30,12 +30,12 @@ inline constexpr std::string_view k_deleted = "mailtrack_worker_messages_deleted
 inline constexpr std::string_view k_delete_failures = "mailtrack_worker_delete_failures_total";  // {code}
 inline constexpr std::string_view k_visibility_extended = "mailtrack_worker_visibility_extended_total";
 inline constexpr std::string_view k_store_failures = "mailtrack_worker_store_failures_total";  // {kind}
-inline constexpr std::string_view k_queue_calls = "mailtrack_worker_queue_calls_total";  // {operation, outcome}
+inline constexpr std::string_view k_queue_calls = "mailtrack_worker_queue_calls_total";        // {operation, outcome}
 inline constexpr std::string_view k_backpressure_waits = "mailtrack_worker_backpressure_waits_total";
-inline constexpr std::string_view k_in_flight = "mailtrack_worker_messages_in_flight";  // gauge
-inline constexpr std::string_view k_batch_size = "mailtrack_worker_batch_size_events";  // histogram
+inline constexpr std::string_view k_in_flight = "mailtrack_worker_messages_in_flight";          // gauge
+inline constexpr std::string_view k_batch_size = "mailtrack_worker_batch_size_events";          // histogram
 inline constexpr std::string_view k_apply_seconds = "mailtrack_worker_apply_duration_seconds";  // histogram
-inline constexpr std::string_view k_event_age_seconds = "mailtrack_worker_event_age_seconds";  // histogram
+inline constexpr std::string_view k_event_age_seconds = "mailtrack_worker_event_age_seconds";   // histogram
 }  // namespace metric
 
 using Labels = std::vector<std::pair<std::string, std::string>>;  // kept sorted by name

@@ -13,13 +13,13 @@ namespace mailtrack::worker {
 
 // What went wrong talking to the queue, as a kind retry policy can switch on.
 enum class QueueErrorKind {
-    timeout,        // the request did not complete in time
-    connection,     // could not connect, or the connection broke
-    throttled,      // the service asked us to slow down
-    auth,           // credentials missing, expired or refused
-    http_status,    // any other non-2xx answer (see http_status and aws_code)
-    parse,          // the answer was not what the API documents
-    queue_missing,  // the queue does not exist (AWS.SimpleQueueService.NonExistentQueue)
+    timeout,          // the request did not complete in time
+    connection,       // could not connect, or the connection broke
+    throttled,        // the service asked us to slow down
+    auth,             // credentials missing, expired or refused
+    http_status,      // any other non-2xx answer (see http_status and aws_code)
+    parse,            // the answer was not what the API documents
+    queue_missing,    // the queue does not exist (AWS.SimpleQueueService.NonExistentQueue)
     invalid_request,  // the service refused the request as malformed (our bug or bad config)
     internal,
 };
@@ -28,11 +28,11 @@ std::string_view to_string(QueueErrorKind kind) noexcept;
 
 struct QueueError {
     QueueErrorKind kind = QueueErrorKind::internal;
-    bool retryable = false;   // decided by the implementation's retry policy, from the kind
-    int http_status = 0;      // 0 when no answer was received
-    std::string aws_code;     // e.g. "AWS.SimpleQueueService.NonExistentQueue"
+    bool retryable = false;  // decided by the implementation's retry policy, from the kind
+    int http_status = 0;     // 0 when no answer was received
+    std::string aws_code;    // e.g. "AWS.SimpleQueueService.NonExistentQueue"
     std::string request_id;
-    std::string message;      // for humans only
+    std::string message;  // for humans only
 
     // "<kind>: <message> (code, request id)"
     std::string describe() const;
@@ -102,7 +102,8 @@ public:
                                                            std::chrono::seconds visibility_timeout) = 0;
 
     // DeleteMessageBatch: at most 10 entries.
-    virtual QueueResult<BatchOutcome> delete_batch(std::string_view queue_url, const std::vector<DeleteEntry>& entries) = 0;
+    virtual QueueResult<BatchOutcome> delete_batch(std::string_view queue_url,
+                                                   const std::vector<DeleteEntry>& entries) = 0;
 
     // ChangeMessageVisibilityBatch: at most 10 entries.
     virtual QueueResult<BatchOutcome> change_visibility_batch(std::string_view queue_url,

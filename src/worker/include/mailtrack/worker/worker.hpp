@@ -17,10 +17,10 @@
 namespace mailtrack::worker {
 
 struct WorkerOptions {
-    std::vector<std::string> queue_urls;  // one or more; each gets `concurrency` pollers
-    std::string dlq_url;                  // empty: poison is left to the queue's redrive policy
-    int concurrency = 4;                  // concurrent long polls per queue, 1..16
-    std::size_t batch_max = 500;          // most events per store transaction
+    std::vector<std::string> queue_urls;   // one or more; each gets `concurrency` pollers
+    std::string dlq_url;                   // empty: poison is left to the queue's redrive policy
+    int concurrency = 4;                   // concurrent long polls per queue, 1..16
+    std::size_t batch_max = 500;           // most events per store transaction
     std::chrono::milliseconds linger{20};  // how long a partial batch waits for more
     std::chrono::seconds wait_time{20};    // ReceiveMessage WaitTimeSeconds, 0..20
     std::chrono::seconds visibility_timeout{60};
