@@ -256,6 +256,7 @@ TEST(Worker, CrashAndRestartLosesNothingAndDoublesNothing) {
             ("mailtrack-worker-crash-" + std::to_string(::getpid()) + "-" + std::to_string(crash_after) + ".db");
         std::filesystem::remove(path);
         Harness h;
+        h.options.batch_max = 16;  // enough transactions that every crash point is reached
         h.publish_all(docs, k_queue);
         h.publish_all({docs[0], docs[5], docs[9]}, k_queue);  // some duplicates too
         {
