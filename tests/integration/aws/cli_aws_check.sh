@@ -12,7 +12,7 @@ T=$($aws sns create-topic --name mt-cli-alerts --query TopicArn)
 $aws sns subscribe --topic-arn "$T" --protocol sqs --notification-endpoint "$QARN" \
   --attributes RawMessageDelivery=true >/dev/null
 
-out=$("$MAILTRACK" aws check --set worker.queue_url="$Q" --set sns.alerts_topic_arn="$T")
+out=$("$MAILTRACK" aws check --set worker.queue_urls="$Q" --set sns.alerts_topic_arn="$T")
 echo "$out"
 echo "$out" | grep -q "^region        us-east-1  (AWS_REGION)"
 echo "$out" | grep -q "^credentials   environment"
@@ -24,7 +24,7 @@ echo "$out" | grep -q "^sns           OK"
 if echo "$out" | grep -q "$AWS_SECRET_ACCESS_KEY\$"; then echo "secret printed"; exit 1; fi
 
 # A missing queue gives a FAIL line and exit status 1.
-if "$MAILTRACK" aws check --set worker.queue_url="${Q}-missing" --set sns.alerts_topic_arn="$T" >/tmp/mt-check.$$ 2>&1; then
+if "$MAILTRACK" aws check --set worker.queue_urls="${Q}-missing" --set sns.alerts_topic_arn="$T" >/tmp/mt-check.$$ 2>&1; then
   echo "expected failure"; cat /tmp/mt-check.$$; exit 1
 fi
 grep -q "^sqs           FAIL" /tmp/mt-check.$$; rm -f /tmp/mt-check.$$

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 
@@ -24,18 +25,19 @@ public:
     std::chrono::steady_clock::time_point steady_now() const override;
 };
 
-// A clock that only moves when told to. Not thread-safe for concurrent advance().
+// A clock that only moves when told to. Thread-safe: a test may advance it while the
+// threads under test read it.
 class ManualClock final : public Clock {
 public:
     explicit ManualClock(UnixMillis start) : m_now(start) {}
-    UnixMillis now_millis() const override { return m_now; }
+    UnixMillis now_millis() const override { return m_now.load(std::memory_order_acquire); }
     std::chrono::steady_clock::time_point steady_now() const override {
-        return std::chrono::steady_clock::time_point(std::chrono::milliseconds(m_now));
+        return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_millis()));
     }
-    void advance(std::chrono::milliseconds by) { m_now += by.count(); }
+    void advance(std::chrono::milliseconds by) { m_now.fetch_add(by.count(), std::memory_order_acq_rel); }
 
 private:
-    UnixMillis m_now;
+    std::atomic<UnixMillis> m_now;
 };
 
 }  // namespace mailtrack::util
