@@ -118,6 +118,11 @@ class Cli(unittest.TestCase):
         p = run("config", "show", "--config", cfg, expect=1)
         self.assertIn("unknown setting store.sqlite_pth", p.stderr)
 
+    def test_packaged_default_config_is_accepted(self):
+        packaged = os.path.join(ARGS.testdata, "..", "..", "deploy", "packaging", "mailtrack.toml")
+        shown = json.loads(run("config", "show", "--json", "--config", packaged).stdout)
+        self.assertEqual(shown["store.sqlite_path"]["source"], "file")
+
     def test_unreadable_input_and_unwritable_db(self):
         p = run("ingest", "--db", self.db, os.path.join(self.tmp.name, "missing.json"), expect=1)
         self.assertIn("cannot read", p.stderr)
