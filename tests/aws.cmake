@@ -61,3 +61,7 @@ target_link_libraries(sender_peer_tests PRIVATE mailtrack_sender mailtrack_store
 add_test(NAME sender.peers
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses -- $<TARGET_FILE:sender_peer_tests>)
 set_tests_properties(sender.peers PROPERTIES LABELS integration TIMEOUT 180)
+add_test(NAME sender.cli_send
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
+          sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send.sh $<TARGET_FILE:mailtrack>)
+set_tests_properties(sender.cli_send PROPERTIES LABELS integration TIMEOUT 120)
