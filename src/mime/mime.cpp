@@ -70,7 +70,8 @@ Result<void> add_addresses(GMimeMessage* m, GMimeAddressType type, const std::ve
         Ref<InternetAddressList> parsed(internet_address_list_parse(nullptr, a.c_str()));
         if (!parsed || internet_address_list_length(parsed.get()) != 1 ||
             !is_a(internet_address_list_get_address(parsed.get(), 0), internet_address_mailbox_get_type())) {
-            return util::fail(ErrorKind::invalid_input, std::string(field) + ": not one mailbox address: \"" + a + "\"");
+            return util::fail(ErrorKind::invalid_input,
+                              std::string(field) + ": not one mailbox address: \"" + a + "\"");
         }
         internet_address_list_append(list, parsed.get());
     }
@@ -81,8 +82,8 @@ GMimeTextPart* text_part(const char* subtype, const std::string& text) {
     GMimeTextPart* part = g_mime_text_part_new_with_subtype(subtype);
     g_mime_text_part_set_text(part, text.c_str());
     // 7-bit safe on the wire (quoted-printable when needed), so no relay has to re-encode it.
-    g_mime_part_set_content_encoding(as<GMimePart>(part),
-                                     g_mime_part_get_best_content_encoding(as<GMimePart>(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+    g_mime_part_set_content_encoding(as<GMimePart>(part), g_mime_part_get_best_content_encoding(
+                                                              as<GMimePart>(part), GMIME_ENCODING_CONSTRAINT_7BIT));
     return part;
 }
 
@@ -91,7 +92,8 @@ Result<GMimePart*> attachment_part(const Attachment& a) {
     Ref<GMimeContentType> ct(g_mime_content_type_parse(nullptr, type.c_str()));
     if (!ct || g_mime_content_type_get_media_type(ct.get()) == nullptr ||
         g_mime_content_type_get_media_subtype(ct.get()) == nullptr || type.find('/') == std::string::npos) {
-        return util::fail(ErrorKind::invalid_input, "attachment " + a.file_name + ": invalid content type \"" + type + "\"");
+        return util::fail(ErrorKind::invalid_input,
+                          "attachment " + a.file_name + ": invalid content type \"" + type + "\"");
     }
     if (a.file_name.empty()) return util::fail(ErrorKind::invalid_input, "attachment without a file name");
     GMimePart* part = g_mime_part_new();
@@ -145,7 +147,8 @@ Result<std::string> build_mime(const Message& in) {
     }
 
     Ref<GMimeMessage> m(g_mime_message_new(TRUE));
-    if (auto r = add_addresses(m.get(), GMIME_ADDRESS_TYPE_FROM, {in.from}, "from"); !r) return util::Unexpected(r.error());
+    if (auto r = add_addresses(m.get(), GMIME_ADDRESS_TYPE_FROM, {in.from}, "from"); !r)
+        return util::Unexpected(r.error());
     if (auto r = add_addresses(m.get(), GMIME_ADDRESS_TYPE_TO, in.to, "to"); !r) return util::Unexpected(r.error());
     if (auto r = add_addresses(m.get(), GMIME_ADDRESS_TYPE_CC, in.cc, "cc"); !r) return util::Unexpected(r.error());
     if (auto r = add_addresses(m.get(), GMIME_ADDRESS_TYPE_REPLY_TO, in.reply_to, "reply-to"); !r) {
@@ -212,7 +215,8 @@ Result<Message> parse_mime(std::string_view raw) {
         std::vector<std::string> list;
         InternetAddressList* l = g_mime_message_get_addresses(m.get(), type);
         for (int i = 0; l != nullptr && i < internet_address_list_length(l); ++i) {
-            std::unique_ptr<char, GFree> text(internet_address_to_string(internet_address_list_get_address(l, i), nullptr, FALSE));
+            std::unique_ptr<char, GFree> text(
+                internet_address_to_string(internet_address_list_get_address(l, i), nullptr, FALSE));
             list.emplace_back(text ? text.get() : "");
         }
         return list;
@@ -243,13 +247,15 @@ Result<Message> parse_mime(std::string_view raw) {
             if (g_mime_part_is_attachment(part)) {
                 Attachment a;
                 if (const char* f = g_mime_part_get_filename(part)) a.file_name = f;
-                std::unique_ptr<char, GFree> type(g_mime_content_type_get_mime_type(g_mime_object_get_content_type(object)));
+                std::unique_ptr<char, GFree> type(
+                    g_mime_content_type_get_mime_type(g_mime_object_get_content_type(object)));
                 if (type) a.content_type = type.get();
                 a.content = decoded_content(part);
                 msg.attachments.push_back(std::move(a));
             } else if (is_a(object, g_mime_text_part_get_type())) {
                 std::unique_ptr<char, GFree> text(g_mime_text_part_get_text(as<GMimeTextPart>(part)));
-                const bool html = g_mime_content_type_is_type(g_mime_object_get_content_type(object), "text", "html") != 0;
+                const bool html =
+                    g_mime_content_type_is_type(g_mime_object_get_content_type(object), "text", "html") != 0;
                 (html ? msg.html : msg.text) = text ? lf_lines(text.get()) : "";
             }
         }

@@ -22,8 +22,10 @@ SkippedRecipient skipped_from(const store::SendRecipient& r) {
         text.remove_prefix(k_prefix.size());
         const auto end = text.find(' ');
         if (auto reason = core::parse_suppression_reason(text.substr(0, end))) out.reason = *reason;
-        if (end != std::string_view::npos && text.size() > end + 2) out.detail = std::string(text.substr(end + 2, text.size() - end - 3));
-        else out.detail.clear();
+        if (end != std::string_view::npos && text.size() > end + 2)
+            out.detail = std::string(text.substr(end + 2, text.size() - end - 3));
+        else
+            out.detail.clear();
     }
     return out;
 }
@@ -35,7 +37,9 @@ std::string skipped_text(const core::Suppression& s) {
 }
 
 // The AWS error code when SES sent one, else the kind of failure ("timeout", "connection").
-std::string error_code(const aws::Error& e) { return e.code.empty() ? std::string(aws::to_string(e.kind)) : e.code; }
+std::string error_code(const aws::Error& e) {
+    return e.code.empty() ? std::string(aws::to_string(e.kind)) : e.code;
+}
 
 }  // namespace
 
@@ -60,7 +64,13 @@ std::string SendIdGenerator::next(util::UnixMillis now) {
 
 Sender::Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, aws::Sleeper& sleeper,
                SendIdGenerator& ids, SenderOptions options)
-    : m_store(store), m_ses(ses), m_limiter(limiter), m_clock(clock), m_sleeper(sleeper), m_ids(ids), m_options(options) {}
+    : m_store(store),
+      m_ses(ses),
+      m_limiter(limiter),
+      m_clock(clock),
+      m_sleeper(sleeper),
+      m_ids(ids),
+      m_options(options) {}
 
 SendOutcome Sender::send(const SendRequest& req) {
     // ---- validate: nothing is recorded for a request that could never be sent
@@ -94,7 +104,9 @@ SendOutcome Sender::send(const SendRequest& req) {
     std::vector<store::SendRecipient> recipients;
     std::set<std::string, std::less<>> seen;
     const std::pair<const std::vector<std::string>*, store::RecipientRole> roles[] = {
-        {&req.to, store::RecipientRole::to}, {&req.cc, store::RecipientRole::cc}, {&req.bcc, store::RecipientRole::bcc}};
+        {&req.to, store::RecipientRole::to},
+        {&req.cc, store::RecipientRole::cc},
+        {&req.bcc, store::RecipientRole::bcc}};
     for (const auto& [list, role] : roles) {
         for (const std::string& a : *list) {
             std::string n = core::normalize_address(a);
@@ -107,8 +119,8 @@ SendOutcome Sender::send(const SendRequest& req) {
     }
     if (recipients.empty()) return refuse(SendErrorKind::invalid_request, "no recipients");
     if (recipients.size() > 50) {
-        return refuse(SendErrorKind::invalid_request, "SES takes at most 50 recipients per email (got " +
-                                                          std::to_string(recipients.size()) + ")");
+        return refuse(SendErrorKind::invalid_request,
+                      "SES takes at most 50 recipients per email (got " + std::to_string(recipients.size()) + ")");
     }
 
     // ---- suppression: before any SES call
@@ -124,10 +136,13 @@ SendOutcome Sender::send(const SendRequest& req) {
     }
     if (skipped.size() == recipients.size()) {
         std::string names;
-        for (const auto& s : skipped) names += (names.empty() ? "" : ", ") + s.address + " (" + std::string(core::to_string(s.reason)) + ")";
+        for (const auto& s : skipped)
+            names += (names.empty() ? "" : ", ") + s.address + " (" + std::string(core::to_string(s.reason)) + ")";
         SendError e{SendErrorKind::all_suppressed,
                     "every recipient is on the suppression list: " + names + "; use --force to send anyway",
-                    {}, std::nullopt, skipped};
+                    {},
+                    std::nullopt,
+                    skipped};
         return util::Unexpected<SendError>(std::move(e));
     }
     auto kept = [&](store::RecipientRole role) {
@@ -141,7 +156,8 @@ SendOutcome Sender::send(const SendRequest& req) {
                                          [&](const store::SendRecipient& r) { return r.address == n; });
             // Keep the caller's form (display names) for the first role the address is in.
             if (it != recipients.end() && it->role == role && it->skipped.empty() &&
-                std::none_of(out.begin(), out.end(), [&](const std::string& o) { return core::normalize_address(o) == n; })) {
+                std::none_of(out.begin(), out.end(),
+                             [&](const std::string& o) { return core::normalize_address(o) == n; })) {
                 out.push_back(a);
             }
         }
@@ -151,7 +167,8 @@ SendOutcome Sender::send(const SendRequest& req) {
     // ---- the SES request (content built before anything is recorded)
     aws::SendEmailRequest call;
     call.from = req.from;
-    call.destination = {kept(store::RecipientRole::to), kept(store::RecipientRole::cc), kept(store::RecipientRole::bcc)};
+    call.destination = {kept(store::RecipientRole::to), kept(store::RecipientRole::cc),
+                        kept(store::RecipientRole::bcc)};
     call.reply_to = req.reply_to;
     call.configuration_set = req.configuration_set;
     call.tags = req.tags;
@@ -196,7 +213,8 @@ SendOutcome Sender::send(const SendRequest& req) {
             if (prior.linked_by_event) {
                 // Repair the crash window now that we know: record what the event told us.
                 if (auto r = m_store.send_accepted(prior.send_id, prior.ses_message_id, now); !r) {
-                    result.warnings.push_back("could not record the message id found by event: " + r.error().describe());
+                    result.warnings.push_back("could not record the message id found by event: " +
+                                              r.error().describe());
                 }
             }
             for (const auto& r : prior.recipients) {
@@ -223,7 +241,8 @@ SendOutcome Sender::send(const SendRequest& req) {
     for (int attempt = 0;; ++attempt) {
         m_limiter.acquire();
         answer = m_ses.send_email(call);
-        if (answer || answer.error().kind != aws::ErrorKind::throttled || attempt >= m_options.max_throttle_retries) break;
+        if (answer || answer.error().kind != aws::ErrorKind::throttled || attempt >= m_options.max_throttle_retries)
+            break;
         m_limiter.on_throttled();
         m_sleeper.sleep_for(backoff);
         backoff *= 2;

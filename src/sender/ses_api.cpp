@@ -6,6 +6,8 @@ aws::Result<std::string> SesV2Api::send_email(const aws::SendEmailRequest& reque
     return m_client.send_email(request);
 }
 
-aws::Result<aws::SesAccount> SesV2Api::get_account() { return m_client.get_account(); }
+aws::Result<aws::SesAccount> SesV2Api::get_account() {
+    return m_client.get_account();
+}
 
 }  // namespace mailtrack::sender

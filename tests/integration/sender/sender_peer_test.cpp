@@ -5,6 +5,7 @@
 
 #include "mailtrack/sender/sender.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
 #include "peer_test_support.hpp"
 
 namespace mailtrack::sender {

@@ -20,8 +20,8 @@ Message sample() {
     m.attachments = {{"report.csv", "text/csv", "a,b\n1,2\n"},
                      {"bytes.bin", "application/octet-stream", binary},
                      {"résumé.pdf", "application/pdf", "%PDF-1.4 fake"}};
-    m.headers = {{"X-Campaign", "welcome-2024"}, {"List-Unsubscribe", "<mailto:unsub@example.com>"},
-                 {"X-Unicode", "naïve ✓"}};
+    m.headers = {
+        {"X-Campaign", "welcome-2024"}, {"List-Unsubscribe", "<mailto:unsub@example.com>"}, {"X-Unicode", "naïve ✓"}};
     m.date = 1700000000000;
     return m;
 }

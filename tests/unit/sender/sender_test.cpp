@@ -6,9 +6,10 @@
 #include <deque>
 #include <functional>
 
-#include "event_factory.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
 
 namespace mailtrack::sender {
 namespace {
@@ -68,17 +69,22 @@ public:
     util::Result<store::DeliveryCounts> counts(std::optional<util::UnixMillis> s) override { return m_inner.counts(s); }
     util::Result<store::StoreInfo> info() override { return m_inner.info(); }
     util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
-    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override { return m_inner.suppression(a); }
+    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {
+        return m_inner.suppression(a);
+    }
     util::Result<void> suppress(const core::Suppression& e) override { return m_inner.suppress(e); }
     util::Result<bool> unsuppress(std::string_view a) override { return m_inner.unsuppress(a); }
     util::Result<std::int64_t> soft_bounces(std::string_view a) override { return m_inner.soft_bounces(a); }
     util::Result<store::SendClaim> begin_send(const store::SendRecord& d) override { return m_inner.begin_send(d); }
-    util::Result<void> retry_send(std::string_view id, util::UnixMillis at) override { return m_inner.retry_send(id, at); }
+    util::Result<void> retry_send(std::string_view id, util::UnixMillis at) override {
+        return m_inner.retry_send(id, at);
+    }
     util::Result<void> send_accepted(std::string_view id, std::string_view mid, util::UnixMillis at) override {
         if (fail_accept) return util::fail(util::ErrorKind::storage_unavailable, "simulated crash before recording");
         return m_inner.send_accepted(id, mid, at);
     }
-    util::Result<void> send_failed(std::string_view id, std::string_view c, std::string_view m, util::UnixMillis at) override {
+    util::Result<void> send_failed(std::string_view id, std::string_view c, std::string_view m,
+                                   util::UnixMillis at) override {
         return m_inner.send_failed(id, c, m, at);
     }
     util::Result<std::optional<store::SendRecord>> send(std::string_view id) override { return m_inner.send(id); }
@@ -160,7 +166,8 @@ TEST_F(SenderTest, RecordsTheSendBeforeCallingSesAndTagsTheCall) {
 }
 
 TEST_F(SenderTest, SesErrorMarksTheSendFailedWithTheAwsCode) {
-    ses.answers.push_back(aws::fail(aws::ErrorKind::client, "Email address is not verified.", 400, "MessageRejected", "req-1"));
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::client, "Email address is not verified.", 400, "MessageRejected", "req-1"));
     auto r = sender.send(request());
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, SendErrorKind::ses);
@@ -327,8 +334,10 @@ TEST_F(SenderTest, TemplateSendUsesSesTemplates) {
 TEST_F(SenderTest, ThrottledCallsBackOffAndSlowTheLimiter) {
     TokenBucketRateLimiter limiter(10, 1, clock, sleeper);
     Sender s(*db, ses, limiter, clock, sleeper, ids, SenderOptions{4, std::chrono::milliseconds(100)});
-    ses.answers.push_back(aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
-    ses.answers.push_back(aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
     auto r = s.send(request());
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(ses.calls.size(), 3u);

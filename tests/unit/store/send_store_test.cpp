@@ -58,9 +58,11 @@ TEST(SendStore, AVersionOneDatabaseMigratesKeepingItsEvents) {
     {  // Turn it back into what version 1 left.
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(sqlite3_exec(db, "DROP TABLE send_recipients; DROP TABLE sends; DELETE FROM schema_migrations WHERE version = 2",
-                               nullptr, nullptr, nullptr),
-                  SQLITE_OK);
+        ASSERT_EQ(
+            sqlite3_exec(
+                db, "DROP TABLE send_recipients; DROP TABLE sends; DELETE FROM schema_migrations WHERE version = 2",
+                nullptr, nullptr, nullptr),
+            SQLITE_OK);
         sqlite3_close(db);
     }
     auto s = SqliteStore::open({path, 1000, 1});
@@ -108,8 +110,8 @@ TEST(SendStore, AcceptedSendWritesMessageAndQueuedRecipientsThenEventsRaiseThem)
     ASSERT_EQ((*view)->recipients.size(), 2u);  // the suppressed bcc was never sent to
     for (const auto& r : (*view)->recipients) EXPECT_EQ(r.status.status, RecipientStatus::queued);
 
-    ASSERT_TRUE(s->apply(test::parse_all({event(EventType::send, "ses-1", "snd_1", 2100),
-                                          event(EventType::delivery, "ses-1", "snd_1", 2200)})));
+    ASSERT_TRUE(s->apply(test::parse_all(
+        {event(EventType::send, "ses-1", "snd_1", 2100), event(EventType::delivery, "ses-1", "snd_1", 2200)})));
     view = s->message("ses-1", false);
     ASSERT_TRUE(view && *view);
     EXPECT_EQ((*view)->recipients[0].address, "a@example.com");

@@ -29,7 +29,7 @@ struct Message {
     std::string html;     // text/html body, UTF-8; may be empty
     std::vector<Attachment> attachments;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, values UTF-8
-    std::optional<util::UnixMillis> date;  // the Date header; none when unset
+    std::optional<util::UnixMillis> date;                      // the Date header; none when unset
 };
 
 // Builds the message as CRLF MIME: text and HTML as multipart/alternative, attachments

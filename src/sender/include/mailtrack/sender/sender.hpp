@@ -35,9 +35,9 @@ struct SendRequest {
     std::string template_data;  // JSON object as text; empty = "{}"
     std::string configuration_set;
     std::vector<std::pair<std::string, std::string>> tags;  // SES message tags (EmailTags)
-    std::string list_contact_list, list_topic;                // ListManagementOptions
-    std::string idempotency_key;                              // empty = none
-    bool force = false;                                       // send to suppressed addresses too
+    std::string list_contact_list, list_topic;              // ListManagementOptions
+    std::string idempotency_key;                            // empty = none
+    bool force = false;                                     // send to suppressed addresses too
 };
 
 struct SkippedRecipient {
@@ -70,8 +70,8 @@ enum class SendErrorKind {
 struct SendError {
     SendErrorKind kind = SendErrorKind::invalid_request;
     std::string message;
-    std::string send_id;                    // when a send was recorded
-    std::optional<aws::Error> aws;          // for kind ses
+    std::string send_id;                       // when a send was recorded
+    std::optional<aws::Error> aws;             // for kind ses
     std::vector<SkippedRecipient> suppressed;  // for kind all_suppressed: who
 };
 
