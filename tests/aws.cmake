@@ -52,3 +52,16 @@ add_test(NAME aws.cli_check_notify
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --fauxqs --ses --
           sh ${MAILTRACK_AWS_TEST_DIR}/integration/aws/cli_aws_check.sh $<TARGET_FILE:mailtrack>)
 set_tests_properties(aws.cli_check_notify PROPERTIES LABELS integration TIMEOUT 120)
+
+# The sending path (issue 5) against aws-ses-v2-local.
+add_executable(sender_peer_tests ${MAILTRACK_AWS_TEST_DIR}/integration/sender/sender_peer_test.cpp)
+target_include_directories(sender_peer_tests PRIVATE ${MAILTRACK_AWS_TEST_DIR}/integration/aws)
+target_link_libraries(sender_peer_tests PRIVATE mailtrack_sender mailtrack_store_sqlite mailtrack_aws_test_support
+  nlohmann_json::nlohmann_json GTest::gtest_main)
+add_test(NAME sender.peers
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses -- $<TARGET_FILE:sender_peer_tests>)
+set_tests_properties(sender.peers PROPERTIES LABELS integration TIMEOUT 180)
+add_test(NAME sender.cli_send
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
+          sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send.sh $<TARGET_FILE:mailtrack>)
+set_tests_properties(sender.cli_send PROPERTIES LABELS integration TIMEOUT 120)

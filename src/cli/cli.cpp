@@ -7,11 +7,14 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <random>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/ingest.hpp"
+#include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/config/config.hpp"
 #include "mailtrack/core/address.hpp"
@@ -448,6 +451,292 @@ int cmd_config_show(const GlobalOptions& g) {
     return k_exit_ok;
 }
 
+
+// ---- sending -------------------------------------------------------------------------------
+
+struct SendOptions {
+    std::string from;
+    std::vector<std::string> to, cc, bcc, reply_to;
+    std::string subject, text, html, text_file, html_file;
+    std::vector<std::string> attach, headers, tags;
+    std::string template_name, template_data, configuration_set, idempotency_key;
+    std::string list_contact_list, list_topic;
+    bool force = false;
+};
+
+// The content type of an attachment from its file name; "FILE;type=a/b" overrides it.
+std::string content_type_for(const std::string& name) {
+    static const std::pair<const char*, const char*> k_types[] = {
+        {".txt", "text/plain"},       {".csv", "text/csv"},           {".html", "text/html"},
+        {".htm", "text/html"},        {".json", "application/json"},  {".pdf", "application/pdf"},
+        {".png", "image/png"},        {".jpg", "image/jpeg"},         {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},        {".svg", "image/svg+xml"},      {".zip", "application/zip"},
+        {".gz", "application/gzip"},  {".xml", "application/xml"},    {".ics", "text/calendar"},
+        {".doc", "application/msword"},
+        {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    };
+    std::string lower = name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (const auto& [ext, type] : k_types) {
+        const std::string_view e(ext);
+        if (lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0) return type;
+    }
+    return "application/octet-stream";
+}
+
+std::pair<std::string, std::string> split_pair(const std::string& text, char sep, const std::string& what) {
+    const auto at = text.find(sep);
+    if (at == std::string::npos || at == 0) throw CommandError{what + " " + text + ": expected NAME" + sep + "VALUE", k_exit_partial};
+    std::string value = text.substr(at + 1);
+    if (sep == ':' && !value.empty() && value.front() == ' ') value.erase(0, 1);
+    return {text.substr(0, at), value};
+}
+
+int cmd_send(const GlobalOptions& g, const SendOptions& o) {
+    const auto c = load_config(g);
+    sender::SendRequest r;
+    r.from = o.from.empty() ? c.text("ses.from") : o.from;
+    if (r.from.empty()) throw CommandError{"send: no --from and ses.from is not set", k_exit_partial};
+    r.to = o.to;
+    r.cc = o.cc;
+    r.bcc = o.bcc;
+    r.reply_to = o.reply_to;
+    r.subject = o.subject;
+    r.text = o.text_file.empty() ? o.text : read_input(o.text_file);
+    r.html = o.html_file.empty() ? o.html : read_input(o.html_file);
+    for (const std::string& spec : o.attach) {
+        std::string path = spec, type;
+        if (const auto at = spec.find(";type="); at != std::string::npos) {
+            path = spec.substr(0, at);
+            type = spec.substr(at + 6);
+        }
+        const auto slash = path.find_last_of('/');
+        const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+        r.attachments.push_back({name, type.empty() ? content_type_for(name) : type, read_input(path)});
+    }
+    for (const std::string& h : o.headers) r.headers.push_back(split_pair(h, ':', "--header"));
+    for (const std::string& t : o.tags) r.tags.push_back(split_pair(t, '=', "--tag"));
+    r.template_name = o.template_name;
+    r.template_data = o.template_data;
+    if (!r.template_data.empty() && !json::accept(r.template_data)) {
+        throw CommandError{"--template-data is not valid JSON", k_exit_partial};
+    }
+    r.configuration_set = o.configuration_set.empty() ? c.text("ses.configuration_set") : o.configuration_set;
+    r.list_contact_list = o.list_contact_list;
+    r.list_topic = o.list_topic;
+    r.idempotency_key = o.idempotency_key;
+    r.force = o.force;
+
+    auto store = open_store(c);
+    auto aws = open_aws(c);
+    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
+                      std::random_device{}();
+    auto sending = app::make_sending(*store, *aws, seed);
+    auto result = sending.sender->send(r);
+    if (!result) {
+        const auto& e = result.error();
+        if (g.json) {
+            json out = {{"ok", false}, {"error", e.message}};
+            if (!e.send_id.empty()) out["send_id"] = e.send_id;
+            if (e.aws) out["aws_error_code"] = e.aws->code;
+            if (!e.suppressed.empty()) {
+                json list = json::array();
+                for (const auto& x : e.suppressed) list.push_back({{"address", x.address}, {"reason", core::to_string(x.reason)}});
+                out["suppressed"] = list;
+            }
+            std::cout << out.dump() << "\n";
+        }
+        throw CommandError{"send: " + e.message};
+    }
+    for (const auto& w : result->warnings) std::cerr << "mailtrack: warning: " << w << "\n";
+    if (g.json) {
+        json skipped = json::array();
+        for (const auto& x : result->skipped) {
+            skipped.push_back({{"address", x.address}, {"reason", core::to_string(x.reason)}, {"detail", x.detail}});
+        }
+        std::cout << json{{"ok", true},
+                          {"send_id", result->send_id},
+                          {"ses_message_id", result->ses_message_id},
+                          {"duplicate", result->duplicate},
+                          {"skipped", skipped},
+                          {"warnings", result->warnings}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << "send id         " << result->send_id << "\n"
+                  << "SES message id  " << result->ses_message_id << (result->duplicate ? "  (already sent: not sent again)" : "")
+                  << "\n";
+        for (const auto& x : result->skipped) {
+            std::cout << "skipped         " << x.address << "  (suppressed: " << core::to_string(x.reason)
+                      << (x.detail.empty() ? "" : ", " + x.detail) << "; --force sends anyway)\n";
+        }
+    }
+    return k_exit_ok;
+}
+
+// ---- the suppression list ----------------------------------------------------------------
+
+json suppression_json(const core::Suppression& s) {
+    return {{"address", s.address},
+            {"reason", core::to_string(s.reason)},
+            {"since", format_timestamp(s.since)},
+            {"detail", s.detail},
+            {"expires_at", opt_time(s.expires_at)}};
+}
+
+core::Suppression manual_entry(const std::string& address, const std::string& reason, const std::string& detail,
+                               const std::string& expires, util::UnixMillis now) {
+    core::Suppression s;
+    s.address = core::normalize_address(address);
+    if (!core::is_plausible_address(s.address)) throw CommandError{"not an email address: \"" + address + "\"", k_exit_partial};
+    const auto parsed = core::parse_suppression_reason(reason.empty() ? "manual" : reason);
+    if (!parsed) throw CommandError{"unknown reason \"" + reason + "\" (manual, soft_bounce_policy, bounce, complaint)", k_exit_partial};
+    s.reason = *parsed;
+    s.since = now;
+    s.detail = detail;
+    if (!expires.empty()) {
+        // "30d" means 30 days from now; an ISO time is taken as is.
+        if (auto ago = util::parse_since(expires, now); ago && !util::parse_timestamp(expires)) s.expires_at = now + (now - *ago);
+        else if (auto at = util::parse_timestamp(expires)) s.expires_at = *at;
+        else throw CommandError{"--expires " + expires + ": expected an ISO 8601 time or a duration like 30d", k_exit_partial};
+    }
+    return s;
+}
+
+int cmd_suppress_add(const GlobalOptions& g, const std::vector<std::string>& addresses, const std::string& reason,
+                     const std::string& detail, const std::string& expires) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    const util::SystemClock clock;
+    for (const auto& a : addresses) {
+        const auto entry = manual_entry(a, reason, detail, expires, clock.now_millis());
+        if (auto r = store->suppress(entry); !r) throw CommandError{r.error().describe()};
+        if (!g.json) std::cout << "suppressed " << entry.address << "\n";
+    }
+    if (g.json) std::cout << json{{"suppressed", addresses.size()}}.dump() << "\n";
+    return k_exit_ok;
+}
+
+int cmd_suppress_remove(const GlobalOptions& g, const std::vector<std::string>& addresses) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    std::size_t removed = 0;
+    for (const auto& a : addresses) {
+        const std::string n = core::normalize_address(a);
+        auto r = store->unsuppress(n);
+        if (!r) throw CommandError{r.error().describe()};
+        if (*r) ++removed;
+        if (!g.json) std::cout << (*r ? "removed " : "not on the list: ") << n << "\n";
+    }
+    if (g.json) std::cout << json{{"removed", removed}}.dump() << "\n";
+    return removed == addresses.size() ? k_exit_ok : k_exit_failure;
+}
+
+int cmd_suppress_list(const GlobalOptions& g) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto list = store->suppressions();
+    if (!list) throw CommandError{list.error().describe()};
+    if (g.json) {
+        json out = json::array();
+        for (const auto& s : *list) out.push_back(suppression_json(s));
+        std::cout << out.dump() << "\n";
+        return k_exit_ok;
+    }
+    Table t({"ADDRESS", "REASON", "SINCE", "EXPIRES", "DETAIL"});
+    for (const auto& s : *list) {
+        t.add({s.address, std::string(core::to_string(s.reason)), format_timestamp(s.since), when(s.expires_at), s.detail});
+    }
+    std::cout << t.render();
+    return k_exit_ok;
+}
+
+// CSV fields, with RFC 4180 quotes.
+std::vector<std::string> csv_fields(std::string_view line) {
+    std::vector<std::string> out(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        const char ch = line[i];
+        if (quoted) {
+            if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                out.back() += '"';
+                ++i;
+            } else if (ch == '"') {
+                quoted = false;
+            } else {
+                out.back() += ch;
+            }
+        } else if (ch == '"') {
+            quoted = true;
+        } else if (ch == ',') {
+            out.emplace_back();
+        } else if (ch != '\r') {
+            out.back() += ch;
+        }
+    }
+    return out;
+}
+
+std::string csv_field(const std::string& v) {
+    if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+    std::string out = "\"";
+    for (char ch : v) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return out + "\"";
+}
+
+// Import: CSV "address[,reason[,detail[,expires_at]]]" (a header row starting with "address" is
+// skipped), or one address per line. Bad lines are reported by number and do not stop the rest.
+int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const std::string& default_reason) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    const util::SystemClock clock;
+    const std::string text = read_input(path);
+    std::size_t line_no = 0, imported = 0;
+    json bad = json::array();
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        ++line_no;
+        if (line.empty() || line == "\r" || line.front() == '#') continue;
+        auto f = csv_fields(line);
+        if (line_no == 1 && f[0] == "address") continue;
+        try {
+            auto entry = manual_entry(f[0], f.size() > 1 && !f[1].empty() ? f[1] : default_reason, f.size() > 2 ? f[2] : "",
+                                      f.size() > 3 ? f[3] : "", clock.now_millis());
+            if (auto r = store->suppress(entry); !r) throw CommandError{r.error().describe()};
+            ++imported;
+        } catch (const CommandError& e) {
+            if (e.code != k_exit_partial) throw;
+            bad.push_back({{"line", line_no}, {"error", e.message}});
+            if (!g.json) std::cerr << path << ":" << line_no << ": " << e.message << "\n";
+        }
+    }
+    if (g.json) std::cout << json{{"imported", imported}, {"bad", bad}}.dump() << "\n";
+    else std::cout << "imported " << imported << ", bad lines " << bad.size() << "\n";
+    return bad.empty() ? k_exit_ok : k_exit_failure;
+}
+
+int cmd_suppress_export(const GlobalOptions& g, const std::string& path) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto list = store->suppressions();
+    if (!list) throw CommandError{list.error().describe()};
+    std::ostringstream out;
+    out << "address,reason,detail,expires_at,since\n";
+    for (const auto& s : *list) {
+        out << csv_field(s.address) << "," << core::to_string(s.reason) << "," << csv_field(s.detail) << ","
+            << when(s.expires_at) << "," << format_timestamp(s.since) << "\n";
+    }
+    if (path.empty() || path == "-") {
+        std::cout << out.str();
+    } else {
+        std::ofstream f(path, std::ios::binary);
+        if (!(f << out.str())) throw CommandError{"cannot write " + path};
+        std::cerr << "exported " << list->size() << " addresses to " << path << "\n";
+    }
+    return k_exit_ok;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -525,6 +814,59 @@ int run(int argc, char** argv) {
     notify->add_option("--subject", notify_subject, "subject (email subscribers see it)");
     notify->add_option("--message", notify_message, "message text")->required();
     notify->callback([&] { action = [&] { return cmd_notify(g, topic_arn, notify_subject, notify_message); }; });
+
+    SendOptions send_opts;
+    auto* send = cli.add_subcommand("send", "send one email through SES, tracked from the first byte");
+    add_common(send);
+    send->add_option("--from", send_opts.from, "From address (default: ses.from)");
+    send->add_option("--to", send_opts.to, "To address (repeatable)");
+    send->add_option("--cc", send_opts.cc, "Cc address (repeatable)");
+    send->add_option("--bcc", send_opts.bcc, "Bcc address (repeatable; never in a header)");
+    send->add_option("--reply-to", send_opts.reply_to, "Reply-To address (repeatable)");
+    send->add_option("--subject", send_opts.subject, "subject (UTF-8)");
+    send->add_option("--text", send_opts.text, "plain text body");
+    send->add_option("--text-file", send_opts.text_file, "plain text body from a file");
+    send->add_option("--html", send_opts.html, "HTML body");
+    send->add_option("--html-file", send_opts.html_file, "HTML body from a file");
+    send->add_option("--attach", send_opts.attach, "attach FILE, or FILE;type=a/b (repeatable)");
+    send->add_option("--header", send_opts.headers, "custom header \"Name: value\" (repeatable)");
+    send->add_option("--template", send_opts.template_name, "SES template name (instead of subject and bodies)");
+    send->add_option("--template-data", send_opts.template_data, "template data, a JSON object");
+    send->add_option("--configuration-set", send_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
+    send->add_option("--tag", send_opts.tags, "SES message tag k=v (repeatable)");
+    send->add_option("--list-contact-list", send_opts.list_contact_list, "SES list management: contact list");
+    send->add_option("--list-topic", send_opts.list_topic, "SES list management: topic");
+    send->add_option("--idempotency-key", send_opts.idempotency_key, "a retry with the same key never sends twice");
+    send->add_flag("--force", send_opts.force, "send to suppressed addresses too");
+    send->callback([&] { action = [&] { return cmd_send(g, send_opts); }; });
+
+    std::vector<std::string> sup_addresses;
+    std::string sup_reason, sup_detail, sup_expires, sup_file;
+    auto* suppress = cli.add_subcommand("suppress", "the suppression list");
+    suppress->require_subcommand(1);
+    auto* sup_add = suppress->add_subcommand("add", "add addresses (or strengthen their entry)");
+    add_common(sup_add);
+    sup_add->add_option("addresses", sup_addresses, "addresses")->required();
+    sup_add->add_option("--reason", sup_reason, "manual (default), soft_bounce_policy, bounce, complaint");
+    sup_add->add_option("--detail", sup_detail, "a note kept with the entry");
+    sup_add->add_option("--expires", sup_expires, "expiry: an ISO time or a duration from now like 30d");
+    sup_add->callback([&] { action = [&] { return cmd_suppress_add(g, sup_addresses, sup_reason, sup_detail, sup_expires); }; });
+    auto* sup_remove = suppress->add_subcommand("remove", "remove addresses");
+    add_common(sup_remove);
+    sup_remove->add_option("addresses", sup_addresses, "addresses")->required();
+    sup_remove->callback([&] { action = [&] { return cmd_suppress_remove(g, sup_addresses); }; });
+    auto* sup_list = suppress->add_subcommand("list", "list the suppression list");
+    add_common(sup_list);
+    sup_list->callback([&] { action = [&] { return cmd_suppress_list(g); }; });
+    auto* sup_import = suppress->add_subcommand("import", "import CSV address[,reason[,detail[,expires_at]]] or one address per line");
+    add_common(sup_import);
+    sup_import->add_option("file", sup_file, "file; - for standard input")->required();
+    sup_import->add_option("--reason", sup_reason, "reason for lines that name none (default manual)");
+    sup_import->callback([&] { action = [&] { return cmd_suppress_import(g, sup_file, sup_reason); }; });
+    auto* sup_export = suppress->add_subcommand("export", "export the list as CSV");
+    add_common(sup_export);
+    sup_export->add_option("file", sup_file, "file (default: standard output)");
+    sup_export->callback([&] { action = [&] { return cmd_suppress_export(g, sup_file); }; });
 
     try {
         cli.parse(argc, argv);

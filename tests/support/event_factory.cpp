@@ -56,7 +56,7 @@ json mail_object(const EventSpec& s) {
                      {"ses:source-ip", {"192.0.2.10"}},
                      {"ses:from-domain", {"example.com"}},
                      {"ses:caller-identity", {"mailtrack"}},
-                     {"mailtrack-send-id", {"snd-" + s.message_id.substr(0, 8)}}};
+                     {"mailtrack-send-id", {s.send_id.empty() ? "snd-" + s.message_id.substr(0, 8) : s.send_id}}};
     }
     return m;
 }

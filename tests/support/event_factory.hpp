@@ -26,6 +26,7 @@ struct EventSpec {
     int variant = 0;                        // varies ids/user agents so events differ
     std::size_t header_bytes = 0;           // pad mail.headers to make realistic sizes
     bool notification_format = false;       // notificationType instead of eventType
+    std::string send_id;                    // the mailtrack-send-id tag; empty = derived from message_id
 };
 
 std::string ses_json(const EventSpec& spec);

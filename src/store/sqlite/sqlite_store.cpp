@@ -84,6 +84,26 @@ CREATE TABLE address_stats (
   address TEXT PRIMARY KEY, soft_bounces INTEGER NOT NULL, last_soft_bounce_at INTEGER
 ) WITHOUT ROWID;
 )sql"},
+    // The sending path (issue 5). A send is recorded before the SES call; its SES message id
+    // is attached when SES answers. Idempotency keys are unique where given (NULLs are not).
+    {2, R"sql(
+CREATE TABLE sends (
+  send_id TEXT PRIMARY KEY,
+  idempotency_key TEXT UNIQUE,
+  status INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, attempts INTEGER NOT NULL,
+  from_address TEXT NOT NULL, subject TEXT, template_name TEXT, configuration_set TEXT,
+  ses_message_id TEXT UNIQUE,
+  error_code TEXT, error_message TEXT
+) WITHOUT ROWID;
+CREATE INDEX sends_by_status ON sends(status, created_at);
+
+CREATE TABLE send_recipients (
+  send_id TEXT NOT NULL REFERENCES sends(send_id),
+  address TEXT NOT NULL, role INTEGER NOT NULL, skipped TEXT,
+  PRIMARY KEY (send_id, address)
+) WITHOUT ROWID;
+)sql"},
 };
 
 // ---- thin RAII over the C API ---------------------------------------------------------------
@@ -435,8 +455,15 @@ void bind_suppression(Statement& s, const core::Suppression& x) {
 
 // ---- the store ------------------------------------------------------------------------------
 
+// Statements of the sending path, kept apart from the event path's.
+struct SendStatements {
+    Statement insert_send, insert_recipient, find_by_key, get_send, get_recipients, mark_attempt, mark_sent,
+        mark_failed, find_linked_message;
+};
+
 struct SqliteStore::Impl {
     sqlite3* db = nullptr;
+    SendStatements sends;
     SqliteOptions options;
     int version = 0;
     Statement begin, commit, rollback;
@@ -593,6 +620,13 @@ struct SqliteStore::Impl {
     }
 
     Result<ApplyResult> apply_in_transaction(std::span<const core::SesEvent> events);
+
+    Result<void> prepare_send_statements();
+    Result<std::optional<SendRecord>> read_send(Statement& row);
+    Result<void> send_accepted_in_transaction(std::string_view send_id, std::string_view ses_message_id, UnixMillis at);
+    // Runs f inside BEGIN IMMEDIATE ... COMMIT, rolling back when f or the commit fails.
+    template <typename F>
+    auto in_transaction(F&& f) -> decltype(f());
 };
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
@@ -621,6 +655,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     }
     if (auto r = impl->migrate(); !r) return util::Unexpected(std::move(r).error());
     if (auto r = impl->prepare_all(); !r) return util::Unexpected(std::move(r).error());
+    if (auto r = impl->prepare_send_statements(); !r) return util::Unexpected(std::move(r).error());
     impl->cctx = ZSTD_createCCtx();
     impl->dctx = ZSTD_createDCtx();
     if (impl->cctx == nullptr || impl->dctx == nullptr) return util::fail(ErrorKind::internal, "zstd: out of memory");
@@ -972,6 +1007,260 @@ Result<std::int64_t> SqliteStore::soft_bounces(std::string_view address) {
     const auto n = s.get_soft_bounces.int64();
     s.get_soft_bounces.reset();
     return n;
+}
+
+// ---- sends ----------------------------------------------------------------------------------
+
+namespace {
+constexpr const char* k_send_columns =
+    "send_id, idempotency_key, status, created_at, updated_at, attempts, from_address, subject, template_name, "
+    "configuration_set, ses_message_id, error_code, error_message";
+}  // namespace
+
+Result<void> SqliteStore::Impl::prepare_send_statements() {
+    const std::string select = std::string("SELECT ") + k_send_columns + " FROM sends ";
+    const std::pair<Statement*, std::string> statements[] = {
+        {&sends.insert_send, std::string("INSERT INTO sends (") + k_send_columns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&sends.insert_recipient, "INSERT INTO send_recipients (send_id, address, role, skipped) VALUES (?,?,?,?)"},
+        {&sends.find_by_key, select + "WHERE idempotency_key = ?"},
+        {&sends.get_send, select + "WHERE send_id = ?"},
+        {&sends.get_recipients, "SELECT address, role, skipped FROM send_recipients WHERE send_id = ? ORDER BY role, address"},
+        {&sends.mark_attempt,
+         "UPDATE sends SET status = 0, attempts = attempts + 1, updated_at = ?2, error_code = NULL, error_message = NULL "
+         "WHERE send_id = ?1"},
+        {&sends.mark_sent,
+         "UPDATE sends SET status = 1, ses_message_id = ?2, updated_at = ?3, error_code = NULL, error_message = NULL "
+         "WHERE send_id = ?1"},
+        // A failure never overwrites a recorded success (a late error report of an accepted send).
+        {&sends.mark_failed,
+         "UPDATE sends SET status = 2, error_code = ?2, error_message = ?3, updated_at = ?4 "
+         "WHERE send_id = ?1 AND status <> 1"},
+        {&sends.find_linked_message, "SELECT message_id FROM messages WHERE send_id = ? ORDER BY message_id LIMIT 1"},
+    };
+    for (const auto& [stmt, sql] : statements) {
+        if (auto r = prepare(*stmt, sql); !r) return r;
+    }
+    return {};
+}
+
+template <typename F>
+auto SqliteStore::Impl::in_transaction(F&& f) -> decltype(f()) {
+    begin.reset();
+    if (auto r = run(begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
+    auto result = f();
+    if (result) {
+        commit.reset();
+        if (auto r = run(commit, "committing"); r) return result;
+        else result = util::Unexpected(std::move(r).error());
+    }
+    rollback.reset();
+    (void)rollback.step();
+    return result;
+}
+
+// Reads the send the statement has just stepped onto, then its recipients.
+Result<std::optional<SendRecord>> SqliteStore::Impl::read_send(Statement& row) {
+    SendRecord x;
+    x.send_id = row.text();
+    x.idempotency_key = row.text();
+    const auto status = row.int64();
+    x.status = status == 1 ? SendStatus::sent : status == 2 ? SendStatus::failed : SendStatus::queued;
+    x.created_at = row.int64();
+    x.updated_at = row.int64();
+    x.attempts = row.int64();
+    x.from = row.text();
+    x.subject = row.text();
+    x.template_name = row.text();
+    x.configuration_set = row.text();
+    x.ses_message_id = row.text();
+    x.error_code = row.text();
+    x.error_message = row.text();
+    row.reset();
+
+    Statement& rs = sends.get_recipients;
+    rs.reset();
+    rs.bind(x.send_id);
+    int rc = 0;
+    while ((rc = rs.step()) == SQLITE_ROW) {
+        SendRecipient r;
+        r.address = rs.text();
+        const auto role = rs.int64();
+        r.role = role == 1 ? RecipientRole::cc : role == 2 ? RecipientRole::bcc : RecipientRole::to;
+        r.skipped = rs.text();
+        x.recipients.push_back(std::move(r));
+    }
+    rs.reset();
+    if (rc != SQLITE_DONE) return db_error(db, rc, "reading send recipients");
+
+    if (x.ses_message_id.empty()) {
+        Statement& link = sends.find_linked_message;
+        link.reset();
+        link.bind(x.send_id);
+        rc = link.step();
+        if (rc == SQLITE_ROW) {
+            x.ses_message_id = link.text();
+            x.linked_by_event = true;
+            x.status = SendStatus::sent;
+        } else if (rc != SQLITE_DONE) {
+            return db_error(db, rc, "looking for a message linked to a send");
+        }
+        link.reset();
+    }
+    return std::optional<SendRecord>(std::move(x));
+}
+
+Result<SendClaim> SqliteStore::begin_send(const SendRecord& draft) {
+    Impl& s = *m_impl;
+    SendStatements& q = s.sends;
+    return s.in_transaction([&]() -> Result<SendClaim> {
+        if (!draft.idempotency_key.empty()) {
+            q.find_by_key.reset();
+            q.find_by_key.bind(draft.idempotency_key);
+            const int rc = q.find_by_key.step();
+            if (rc == SQLITE_ROW) {
+                auto existing = s.read_send(q.find_by_key);
+                if (!existing) return util::Unexpected(std::move(existing).error());
+                return SendClaim{std::move(**existing), false};
+            }
+            if (rc != SQLITE_DONE) return db_error(s.db, rc, "looking up an idempotency key");
+        }
+        q.insert_send.reset();
+        q.insert_send.bind(draft.send_id);
+        q.insert_send.bind(draft.idempotency_key);
+        q.insert_send.bind(std::int64_t{0});
+        q.insert_send.bind(draft.created_at);
+        q.insert_send.bind(draft.created_at);
+        q.insert_send.bind(std::int64_t{1});
+        q.insert_send.bind(draft.from);
+        q.insert_send.bind(draft.subject);
+        q.insert_send.bind(draft.template_name);
+        q.insert_send.bind(draft.configuration_set);
+        q.insert_send.bind(std::string_view());
+        q.insert_send.bind(std::string_view());
+        q.insert_send.bind(std::string_view());
+        if (auto r = s.run(q.insert_send, "recording a send"); !r) return util::Unexpected(std::move(r).error());
+        for (const SendRecipient& r : draft.recipients) {
+            q.insert_recipient.reset();
+            q.insert_recipient.bind(draft.send_id);
+            q.insert_recipient.bind(r.address);
+            q.insert_recipient.bind(static_cast<std::int64_t>(r.role));
+            q.insert_recipient.bind(r.skipped);
+            if (auto w = s.run(q.insert_recipient, "recording a send recipient"); !w) {
+                return util::Unexpected(std::move(w).error());
+            }
+        }
+        SendClaim claim{draft, true};
+        claim.send.status = SendStatus::queued;
+        claim.send.attempts = 1;
+        claim.send.updated_at = draft.created_at;
+        return claim;
+    });
+}
+
+Result<void> SqliteStore::retry_send(std::string_view send_id, UnixMillis at) {
+    Impl& s = *m_impl;
+    s.sends.mark_attempt.reset();
+    s.sends.mark_attempt.bind(send_id);
+    s.sends.mark_attempt.bind(at);
+    if (auto r = s.run(s.sends.mark_attempt, "starting a send attempt"); !r) return r;
+    if (sqlite3_changes(s.db) == 0) return util::fail(ErrorKind::not_found, "no send " + std::string(send_id));
+    return {};
+}
+
+Result<void> SqliteStore::Impl::send_accepted_in_transaction(std::string_view send_id, std::string_view ses_message_id,
+                                                             UnixMillis at) {
+    sends.get_send.reset();
+    sends.get_send.bind(send_id);
+    const int rc = sends.get_send.step();
+    if (rc == SQLITE_DONE) return util::fail(ErrorKind::not_found, "no send " + std::string(send_id));
+    if (rc != SQLITE_ROW) return db_error(db, rc, "reading a send");
+    auto stored = read_send(sends.get_send);
+    if (!stored) return util::Unexpected(std::move(stored).error());
+    const SendRecord& send = **stored;
+
+    sends.mark_sent.reset();
+    sends.mark_sent.bind(send_id);
+    sends.mark_sent.bind(ses_message_id);
+    sends.mark_sent.bind(at);
+    if (auto r = run(sends.mark_sent, "recording an SES message id"); !r) return r;
+
+    // The message row as the sending path knows it, joined with what events may have stored:
+    // the same join the event path uses, so the order of the two does not matter.
+    MessageState m;
+    m.message_id = std::string(ses_message_id);
+    m.status = core::StatusStamp{core::RecipientStatus::queued, at, EventId{}};
+    m.mail_timestamp = at;
+    m.source = send.from;
+    m.subject = send.subject;
+    m.configuration_set = send.configuration_set;
+    m.send_id = std::string(send_id);
+    std::vector<RecipientState> recipients;
+    for (const SendRecipient& r : send.recipients) {
+        if (!r.skipped.empty()) continue;
+        RecipientState st;
+        st.message_id = m.message_id;
+        st.address = r.address;
+        st.status = core::StatusStamp{core::RecipientStatus::queued, at, EventId{}};
+        recipients.push_back(std::move(st));
+    }
+    m.recipient_count = static_cast<std::int64_t>(recipients.size());
+
+    get_message.reset();
+    get_message.bind(m.message_id);
+    const int mrc = get_message.step();
+    if (mrc == SQLITE_ROW) merge_into(m, read_message(get_message));
+    else if (mrc != SQLITE_DONE) return db_error(db, mrc, "reading a message");
+    Statement& put_message = mrc == SQLITE_ROW ? update_message : insert_message;
+    put_message.reset();
+    bind_message(put_message, m);
+    if (auto r = run(put_message, "writing a message"); !r) return r;
+    get_message.reset();
+
+    for (RecipientState& r : recipients) {
+        get_recipient.reset();
+        get_recipient.bind(r.message_id);
+        get_recipient.bind(r.address);
+        const int rrc = get_recipient.step();
+        if (rrc == SQLITE_ROW) merge_into(r, read_recipient(get_recipient));
+        else if (rrc != SQLITE_DONE) return db_error(db, rrc, "reading a recipient");
+        Statement& put = rrc == SQLITE_ROW ? update_recipient : insert_recipient;
+        put.reset();
+        bind_recipient(put, r);
+        if (auto w = run(put, "writing a recipient"); !w) return w;
+        get_recipient.reset();
+    }
+    return {};
+}
+
+Result<void> SqliteStore::send_accepted(std::string_view send_id, std::string_view ses_message_id, UnixMillis at) {
+    if (ses_message_id.empty()) return util::fail(ErrorKind::invalid_input, "empty SES message id");
+    Impl& s = *m_impl;
+    return s.in_transaction([&] { return s.send_accepted_in_transaction(send_id, ses_message_id, at); });
+}
+
+Result<void> SqliteStore::send_failed(std::string_view send_id, std::string_view error_code, std::string_view error_message,
+                                      UnixMillis at) {
+    Impl& s = *m_impl;
+    Statement& q = s.sends.mark_failed;
+    q.reset();
+    q.bind(send_id);
+    q.bind(error_code);
+    q.bind(error_message);
+    q.bind(at);
+    return s.run(q, "recording a failed send");
+}
+
+Result<std::optional<SendRecord>> SqliteStore::send(std::string_view send_id) {
+    Impl& s = *m_impl;
+    s.sends.get_send.reset();
+    s.sends.get_send.bind(send_id);
+    const int rc = s.sends.get_send.step();
+    if (rc == SQLITE_DONE) {
+        s.sends.get_send.reset();
+        return std::optional<SendRecord>();
+    }
+    if (rc != SQLITE_ROW) return db_error(s.db, rc, "reading a send");
+    return s.read_send(s.sends.get_send);
 }
 
 }  // namespace mailtrack::store

@@ -218,7 +218,7 @@ TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
     }
     auto again = SqliteStore::open({path, 1000, 1});
     ASSERT_TRUE(again);
-    EXPECT_EQ((*again)->schema_version(), 1);
+    EXPECT_EQ((*again)->schema_version(), 2);
     auto v = (*again)->message(k_mid, true);
     ASSERT_TRUE(v && *v);
     EXPECT_EQ((*v)->events.size(), 2u);

@@ -56,6 +56,46 @@ struct DeliveryCounts {
     std::int64_t clicks = 0;
 };
 
+// ---- sends (the sending path, issue 5) ----
+
+// Where a send stands. `queued`: recorded, SES has not (yet) answered -- in flight, or the
+// process died around the call. `sent`: SES accepted it and gave a message id. `failed`: the
+// call ended in an error (AWS error code and message kept).
+enum class SendStatus : std::uint8_t { queued, sent, failed };
+std::string_view to_string(SendStatus s) noexcept;
+
+enum class RecipientRole : std::uint8_t { to, cc, bcc };
+std::string_view to_string(RecipientRole r) noexcept;
+
+struct SendRecipient {
+    std::string address;  // normalized
+    RecipientRole role = RecipientRole::to;
+    std::string skipped;  // why it was left out of the SES call (e.g. "suppressed: bounce"); empty = sent to
+    bool operator==(const SendRecipient&) const = default;
+};
+
+struct SendRecord {
+    std::string send_id;
+    std::string idempotency_key;  // empty = none given
+    SendStatus status = SendStatus::queued;
+    util::UnixMillis created_at = 0;
+    util::UnixMillis updated_at = 0;
+    std::int64_t attempts = 0;  // SES calls started
+    std::string from, subject, template_name, configuration_set;
+    std::string ses_message_id;
+    // True when ses_message_id was not recorded by the sending path but found through an event
+    // carrying the send id in its core::k_send_id_tag mail tag (the crash window).
+    bool linked_by_event = false;
+    std::string error_code, error_message;
+    std::vector<SendRecipient> recipients;
+};
+
+// What begin_send() did: created a new send, or found the one holding the idempotency key.
+struct SendClaim {
+    SendRecord send;
+    bool created = false;
+};
+
 struct StoreInfo {
     std::int64_t events = 0;
     std::int64_t archived_raw_bytes = 0;
@@ -91,6 +131,28 @@ public:
     virtual util::Result<bool> unsuppress(std::string_view address) = 0;
     // Soft (transient or undetermined) bounces seen for an address, across all messages.
     virtual util::Result<std::int64_t> soft_bounces(std::string_view address) = 0;
+
+    // ---- sends. The defaults fail with ErrorKind::unsupported, so a store (or test double)
+    // that does not record sends still compiles; SqliteStore implements them all.
+
+    // Records a new send (status queued, attempts 1) with its recipients in one transaction.
+    // When draft.idempotency_key is already held by a send, nothing is written and that send
+    // is returned with created = false.
+    virtual util::Result<SendClaim> begin_send(const SendRecord& draft);
+    // Starts another attempt of a failed send: status queued again, attempts + 1.
+    virtual util::Result<void> retry_send(std::string_view send_id, util::UnixMillis at);
+    // SES accepted the send: status sent with its message id, and -- in the same transaction --
+    // the message row (keyed by the SES message id) gets the send id, and a `queued` row for
+    // each recipient that was sent to, each merged with whatever the event path already stored
+    // there (events only ever raise a status). Idempotent.
+    virtual util::Result<void> send_accepted(std::string_view send_id, std::string_view ses_message_id,
+                                             util::UnixMillis at);
+    virtual util::Result<void> send_failed(std::string_view send_id, std::string_view error_code,
+                                           std::string_view error_message, util::UnixMillis at);
+    // The send, with its recipients. When its message id was never recorded but an event linked
+    // a message to it through the send-id tag, that message id is filled in, linked_by_event is
+    // set and status reads `sent` (nothing is written).
+    virtual util::Result<std::optional<SendRecord>> send(std::string_view send_id);
 };
 
 }  // namespace mailtrack::store

@@ -31,6 +31,13 @@ public:
     util::Result<void> suppress(const core::Suppression& entry) override;
     util::Result<bool> unsuppress(std::string_view address) override;
     util::Result<std::int64_t> soft_bounces(std::string_view address) override;
+    util::Result<SendClaim> begin_send(const SendRecord& draft) override;
+    util::Result<void> retry_send(std::string_view send_id, util::UnixMillis at) override;
+    util::Result<void> send_accepted(std::string_view send_id, std::string_view ses_message_id,
+                                     util::UnixMillis at) override;
+    util::Result<void> send_failed(std::string_view send_id, std::string_view error_code,
+                                   std::string_view error_message, util::UnixMillis at) override;
+    util::Result<std::optional<SendRecord>> send(std::string_view send_id) override;
 
     // The schema version after migration.
     int schema_version() const;

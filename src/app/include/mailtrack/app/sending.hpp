@@ -1,0 +1,28 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/sender/rate_limiter.hpp"
+#include "mailtrack/sender/sender.hpp"
+#include "mailtrack/sender/ses_api.hpp"
+#include "mailtrack/store/store.hpp"
+
+namespace mailtrack::app {
+
+// A Sender wired to the configured SES endpoint, paced by the account's maximum send rate
+// (SES GetAccount; when that call fails, 1 send/s and a note in `rate_source`). Borrowed
+// store and services must outlive it.
+struct Sending {
+    std::unique_ptr<sender::SesV2Api> ses;
+    std::unique_ptr<sender::TokenBucketRateLimiter> limiter;
+    std::unique_ptr<sender::SendIdGenerator> ids;
+    std::unique_ptr<sender::Sender> sender;
+    double max_send_rate = 0;
+    std::string rate_source;  // "GetAccount" or why the fallback was used
+};
+
+Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed);
+
+}  // namespace mailtrack::app

@@ -1,0 +1,130 @@
+#pragma once
+
+// The sending path (issue 5): every send is recorded before SES is called, carries its send id
+// as the SES message tag core::k_send_id_tag, and gets its SES message id attached when SES
+// answers -- so the event path can link events to it even if this process dies in between.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mailtrack/aws/retry.hpp"
+#include "mailtrack/core/state.hpp"
+#include "mailtrack/mime/mime.hpp"
+#include "mailtrack/sender/rate_limiter.hpp"
+#include "mailtrack/sender/ses_api.hpp"
+#include "mailtrack/store/store.hpp"
+#include "mailtrack/util/clock.hpp"
+
+namespace mailtrack::sender {
+
+struct SendRequest {
+    std::string from;  // "addr" or "Name <addr>"
+    std::vector<std::string> to, cc, bcc, reply_to;
+    std::string subject;  // UTF-8; unused for template sends
+    std::string text, html;
+    std::vector<mime::Attachment> attachments;
+    std::vector<std::pair<std::string, std::string>> headers;  // custom headers
+    // A template send when template_name is set: no subject, bodies, attachments or headers.
+    std::string template_name;
+    std::string template_data;  // JSON object as text; empty = "{}"
+    std::string configuration_set;
+    std::vector<std::pair<std::string, std::string>> tags;  // SES message tags (EmailTags)
+    std::string list_contact_list, list_topic;              // ListManagementOptions
+    std::string idempotency_key;                            // empty = none
+    bool force = false;                                     // send to suppressed addresses too
+};
+
+struct SkippedRecipient {
+    std::string address;  // normalized
+    core::SuppressionReason reason = core::SuppressionReason::manual;
+    std::string detail;
+};
+
+struct SendResult {
+    std::string send_id;
+    std::string ses_message_id;
+    // The idempotency key named an earlier send that SES accepted: nothing was sent now, and
+    // send_id/ses_message_id are that send's.
+    bool duplicate = false;
+    // Suppressed recipients left out of this send (never with force). The others got it.
+    std::vector<SkippedRecipient> skipped;
+    // Things that went wrong after SES accepted the email (it was sent regardless), e.g. the
+    // store could not record the message id -- events still link through the send-id tag.
+    std::vector<std::string> warnings;
+};
+
+enum class SendErrorKind {
+    invalid_request,  // the request is malformed (address, tag, header, content); nothing recorded
+    all_suppressed,   // every recipient is suppressed (and no force); nothing recorded or sent
+    in_doubt,         // the idempotency key names a send whose SES call has no recorded outcome
+    ses,              // SES (or the way to it) failed; the send is recorded as failed
+    storage,          // the store failed before SES was called; nothing was sent
+};
+
+struct SendError {
+    SendErrorKind kind = SendErrorKind::invalid_request;
+    std::string message;
+    std::string send_id;                       // when a send was recorded
+    std::optional<aws::Error> aws;             // for kind ses
+    std::vector<SkippedRecipient> suppressed;  // for kind all_suppressed: who
+};
+
+using SendOutcome = util::Expected<SendResult, SendError>;
+
+// Makes send ids: "snd_" + 13 hex digits of the millisecond time + 16 random hex digits, so
+// ids sort by creation time. Thread-safe.
+class SendIdGenerator {
+public:
+    explicit SendIdGenerator(std::uint64_t seed) : m_random(seed) {}
+    std::string next(util::UnixMillis now);
+
+private:
+    std::mutex m_mutex;
+    std::mt19937_64 m_random;
+};
+
+struct SenderOptions {
+    int max_throttle_retries = 4;  // extra attempts after SES throttled a send (beyond the client's own)
+    std::chrono::milliseconds throttle_backoff{1000};  // doubled after each throttled attempt
+};
+
+// Sends email through SES with tracking. Borrowed references must outlive the Sender.
+// Not thread-safe (one Store per thread); the rate limiter may be shared between Senders.
+class Sender {
+public:
+    Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, aws::Sleeper& sleeper,
+           SendIdGenerator& ids, SenderOptions options = {});
+
+    // Validates, refuses or skips suppressed recipients (see SendRequest::force), records the
+    // send (status queued), calls SES with the send id tag, then records the outcome.
+    //
+    // Suppression policy: suppressed recipients are left out and listed in SendResult::skipped;
+    // the others still get the email. Only when every recipient is suppressed is the send
+    // refused (all_suppressed, naming them) -- before anything is recorded or sent.
+    //
+    // Idempotency: a request whose idempotency_key names an earlier send returns that send
+    // (duplicate = true) when SES accepted it (recorded, or linked by an event); retries it
+    // under the same send id when it failed; and fails with in_doubt when it is still queued
+    // (another process is sending it, or one died mid-call: SES may have accepted it).
+    SendOutcome send(const SendRequest& request);
+
+private:
+    store::Store& m_store;
+    SesApi& m_ses;
+    RateLimiter& m_limiter;
+    const util::Clock& m_clock;
+    aws::Sleeper& m_sleeper;
+    SendIdGenerator& m_ids;
+    SenderOptions m_options;
+};
+
+// SES message tag names and values: 1-256 ASCII letters, digits, '_' or '-' (MessageTag).
+bool is_valid_tag_part(std::string_view text) noexcept;
+
+}  // namespace mailtrack::sender

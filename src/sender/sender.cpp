@@ -1,0 +1,271 @@
+#include "mailtrack/sender/sender.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "mailtrack/core/address.hpp"
+
+namespace mailtrack::sender {
+namespace {
+
+util::Unexpected<SendError> refuse(SendErrorKind kind, std::string message, std::string send_id = {}) {
+    return util::Unexpected<SendError>(SendError{kind, std::move(message), std::move(send_id), std::nullopt, {}});
+}
+
+// Reverses skipped_text() for a send read back from the store.
+SkippedRecipient skipped_from(const store::SendRecipient& r) {
+    SkippedRecipient out{r.address, core::SuppressionReason::manual, r.skipped};
+    constexpr std::string_view k_prefix = "suppressed: ";
+    std::string_view text = r.skipped;
+    if (text.starts_with(k_prefix)) {
+        text.remove_prefix(k_prefix.size());
+        const auto end = text.find(' ');
+        if (auto reason = core::parse_suppression_reason(text.substr(0, end))) out.reason = *reason;
+        if (end != std::string_view::npos && text.size() > end + 2)
+            out.detail = std::string(text.substr(end + 2, text.size() - end - 3));
+        else
+            out.detail.clear();
+    }
+    return out;
+}
+
+std::string skipped_text(const core::Suppression& s) {
+    std::string out = "suppressed: " + std::string(core::to_string(s.reason));
+    if (!s.detail.empty()) out += " (" + s.detail + ")";
+    return out;
+}
+
+// The AWS error code when SES sent one, else the kind of failure ("timeout", "connection").
+std::string error_code(const aws::Error& e) {
+    return e.code.empty() ? std::string(aws::to_string(e.kind)) : e.code;
+}
+
+}  // namespace
+
+bool is_valid_tag_part(std::string_view text) noexcept {
+    if (text.empty() || text.size() > 256) return false;
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+std::string SendIdGenerator::next(util::UnixMillis now) {
+    std::uint64_t r = 0;
+    {
+        std::lock_guard lock(m_mutex);
+        r = m_random();
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "snd_%013llx%016llx", static_cast<unsigned long long>(now),
+                  static_cast<unsigned long long>(r));
+    return buf;
+}
+
+Sender::Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, aws::Sleeper& sleeper,
+               SendIdGenerator& ids, SenderOptions options)
+    : m_store(store),
+      m_ses(ses),
+      m_limiter(limiter),
+      m_clock(clock),
+      m_sleeper(sleeper),
+      m_ids(ids),
+      m_options(options) {}
+
+SendOutcome Sender::send(const SendRequest& req) {
+    // ---- validate: nothing is recorded for a request that could never be sent
+    if (req.from.empty()) return refuse(SendErrorKind::invalid_request, "no From address");
+    if (!core::is_plausible_address(core::normalize_address(req.from))) {
+        return refuse(SendErrorKind::invalid_request, "From: not an email address: \"" + req.from + "\"");
+    }
+    const bool is_template = !req.template_name.empty();
+    if (is_template) {
+        if (!req.text.empty() || !req.html.empty() || !req.attachments.empty() || !req.headers.empty()) {
+            return refuse(SendErrorKind::invalid_request,
+                          "a template send takes its content from the template: no bodies, attachments or headers");
+        }
+    } else {
+        if (req.subject.empty()) return refuse(SendErrorKind::invalid_request, "no subject");
+        if (req.text.empty() && req.html.empty() && req.attachments.empty()) {
+            return refuse(SendErrorKind::invalid_request, "no text or HTML body and no attachment");
+        }
+    }
+    for (const auto& [name, value] : req.tags) {
+        if (name == core::k_send_id_tag) {
+            return refuse(SendErrorKind::invalid_request, "tag " + name + " is set by mailtrack itself");
+        }
+        if (!is_valid_tag_part(name) || !is_valid_tag_part(value)) {
+            return refuse(SendErrorKind::invalid_request,
+                          "tag " + name + "=" + value + ": SES tags are 1-256 ASCII letters, digits, '_' or '-'");
+        }
+    }
+
+    // Recipients, normalized and de-duplicated (the first role an address appears in wins).
+    std::vector<store::SendRecipient> recipients;
+    std::set<std::string, std::less<>> seen;
+    const std::pair<const std::vector<std::string>*, store::RecipientRole> roles[] = {
+        {&req.to, store::RecipientRole::to},
+        {&req.cc, store::RecipientRole::cc},
+        {&req.bcc, store::RecipientRole::bcc}};
+    for (const auto& [list, role] : roles) {
+        for (const std::string& a : *list) {
+            std::string n = core::normalize_address(a);
+            if (!core::is_plausible_address(n)) {
+                return refuse(SendErrorKind::invalid_request,
+                              std::string(store::to_string(role)) + ": not an email address: \"" + a + "\"");
+            }
+            if (seen.insert(n).second) recipients.push_back({std::move(n), role, {}});
+        }
+    }
+    if (recipients.empty()) return refuse(SendErrorKind::invalid_request, "no recipients");
+    if (recipients.size() > 50) {
+        return refuse(SendErrorKind::invalid_request,
+                      "SES takes at most 50 recipients per email (got " + std::to_string(recipients.size()) + ")");
+    }
+
+    // ---- suppression: before any SES call
+    const util::UnixMillis now = m_clock.now_millis();
+    std::vector<SkippedRecipient> skipped;
+    for (store::SendRecipient& r : recipients) {
+        auto s = m_store.suppression(r.address);
+        if (!s) return refuse(SendErrorKind::storage, "checking the suppression list: " + s.error().describe());
+        if (!*s || ((*s)->expires_at && *(*s)->expires_at <= now)) continue;
+        if (req.force) continue;
+        r.skipped = skipped_text(**s);
+        skipped.push_back({r.address, (*s)->reason, (*s)->detail});
+    }
+    if (skipped.size() == recipients.size()) {
+        std::string names;
+        for (const auto& s : skipped)
+            names += (names.empty() ? "" : ", ") + s.address + " (" + std::string(core::to_string(s.reason)) + ")";
+        SendError e{SendErrorKind::all_suppressed,
+                    "every recipient is on the suppression list: " + names + "; use --force to send anyway",
+                    {},
+                    std::nullopt,
+                    skipped};
+        return util::Unexpected<SendError>(std::move(e));
+    }
+    auto kept = [&](store::RecipientRole role) {
+        std::vector<std::string> out;
+        const std::vector<std::string>& given = role == store::RecipientRole::to   ? req.to
+                                                : role == store::RecipientRole::cc ? req.cc
+                                                                                   : req.bcc;
+        for (const std::string& a : given) {
+            const std::string n = core::normalize_address(a);
+            const auto it = std::find_if(recipients.begin(), recipients.end(),
+                                         [&](const store::SendRecipient& r) { return r.address == n; });
+            // Keep the caller's form (display names) for the first role the address is in.
+            if (it != recipients.end() && it->role == role && it->skipped.empty() &&
+                std::none_of(out.begin(), out.end(),
+                             [&](const std::string& o) { return core::normalize_address(o) == n; })) {
+                out.push_back(a);
+            }
+        }
+        return out;
+    };
+
+    // ---- the SES request (content built before anything is recorded)
+    aws::SendEmailRequest call;
+    call.from = req.from;
+    call.destination = {kept(store::RecipientRole::to), kept(store::RecipientRole::cc),
+                        kept(store::RecipientRole::bcc)};
+    call.reply_to = req.reply_to;
+    call.configuration_set = req.configuration_set;
+    call.tags = req.tags;
+    call.list_contact_list = req.list_contact_list;
+    call.list_topic = req.list_topic;
+    if (is_template) {
+        call.content = aws::TemplateEmail{req.template_name, req.template_data.empty() ? "{}" : req.template_data};
+    } else {
+        mime::Message m;
+        m.from = req.from;
+        m.to = call.destination.to;
+        m.cc = call.destination.cc;
+        m.reply_to = req.reply_to;
+        m.subject = req.subject;
+        m.text = req.text;
+        m.html = req.html;
+        m.attachments = req.attachments;
+        m.headers = req.headers;
+        m.date = now;
+        auto raw = mime::build_mime(m);
+        if (!raw) return refuse(SendErrorKind::invalid_request, raw.error().message);
+        call.content = aws::RawEmail{std::move(*raw)};
+    }
+
+    // ---- record before calling SES
+    store::SendRecord draft;
+    draft.send_id = m_ids.next(now);
+    draft.idempotency_key = req.idempotency_key;
+    draft.created_at = now;
+    draft.from = req.from;
+    draft.subject = req.subject;
+    draft.template_name = req.template_name;
+    draft.configuration_set = req.configuration_set;
+    draft.recipients = recipients;
+    auto claim = m_store.begin_send(draft);
+    if (!claim) return refuse(SendErrorKind::storage, "recording the send: " + claim.error().describe());
+    std::string send_id = claim->send.send_id;
+    if (!claim->created) {
+        const store::SendRecord& prior = claim->send;
+        if (prior.status == store::SendStatus::sent) {
+            SendResult result{prior.send_id, prior.ses_message_id, true, {}, {}};
+            if (prior.linked_by_event) {
+                // Repair the crash window now that we know: record what the event told us.
+                if (auto r = m_store.send_accepted(prior.send_id, prior.ses_message_id, now); !r) {
+                    result.warnings.push_back("could not record the message id found by event: " +
+                                              r.error().describe());
+                }
+            }
+            for (const auto& r : prior.recipients) {
+                if (!r.skipped.empty()) result.skipped.push_back(skipped_from(r));
+            }
+            return result;
+        }
+        if (prior.status == store::SendStatus::queued) {
+            return refuse(SendErrorKind::in_doubt,
+                          "idempotency key " + req.idempotency_key + " belongs to send " + prior.send_id +
+                              ", whose SES call has no recorded outcome (in flight elsewhere, or interrupted: SES may "
+                              "have accepted it); not sending again",
+                          prior.send_id);
+        }
+        if (auto r = m_store.retry_send(send_id, now); !r) {
+            return refuse(SendErrorKind::storage, "recording a new attempt: " + r.error().describe(), send_id);
+        }
+    }
+    call.tags.emplace_back(std::string(core::k_send_id_tag), send_id);
+
+    // ---- call SES, paced; a throttled call was refused, so it is safe to repeat
+    aws::Result<std::string> answer = aws::fail(aws::ErrorKind::throttled, "not called");
+    auto backoff = m_options.throttle_backoff;
+    for (int attempt = 0;; ++attempt) {
+        m_limiter.acquire();
+        answer = m_ses.send_email(call);
+        if (answer || answer.error().kind != aws::ErrorKind::throttled || attempt >= m_options.max_throttle_retries)
+            break;
+        m_limiter.on_throttled();
+        m_sleeper.sleep_for(backoff);
+        backoff *= 2;
+    }
+
+    const util::UnixMillis done = m_clock.now_millis();
+    if (!answer) {
+        const aws::Error& e = answer.error();
+        SendError err{SendErrorKind::ses, "SES refused the send: " + e.describe(), send_id, e, {}};
+        if (auto r = m_store.send_failed(send_id, error_code(e), e.message, done); !r) {
+            err.message += " (and recording the failure failed: " + r.error().describe() + ")";
+        }
+        return util::Unexpected<SendError>(std::move(err));
+    }
+    m_limiter.on_success();
+    SendResult result{send_id, *answer, false, std::move(skipped), {}};
+    if (auto r = m_store.send_accepted(send_id, *answer, done); !r) {
+        result.warnings.push_back("SES accepted the email (message id " + *answer +
+                                  ") but recording its message id failed: " + r.error().describe() +
+                                  "; events will link to the send through its " + std::string(core::k_send_id_tag) +
+                                  " tag");
+    }
+    return result;
+}
+
+}  // namespace mailtrack::sender

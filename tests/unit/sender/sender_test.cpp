@@ -1,0 +1,384 @@
+// The sending path against a real SqliteStore (in memory) and a scripted SES.
+#include "mailtrack/sender/sender.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+
+#include "mailtrack/ses/event_parser.hpp"
+#include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
+
+namespace mailtrack::sender {
+namespace {
+
+using store::SendStatus;
+
+// Sleeping moves the manual clock, so waits are measured, never slept.
+class ClockSleeper final : public aws::Sleeper {
+public:
+    explicit ClockSleeper(util::ManualClock& clock) : m_clock(clock) {}
+    void sleep_for(std::chrono::milliseconds d) override {
+        m_clock.advance(d);
+        slept += d;
+    }
+    std::chrono::milliseconds slept{0};
+
+private:
+    util::ManualClock& m_clock;
+};
+
+class FakeSes final : public SesApi {
+public:
+    std::vector<aws::SendEmailRequest> calls;
+    std::deque<aws::Result<std::string>> answers;  // empty = answer "ses-<n>"
+    std::function<void(const aws::SendEmailRequest&)> on_call;
+
+    aws::Result<std::string> send_email(const aws::SendEmailRequest& r) override {
+        calls.push_back(r);
+        if (on_call) on_call(r);
+        if (answers.empty()) return "ses-" + std::to_string(calls.size());
+        auto a = std::move(answers.front());
+        answers.pop_front();
+        return a;
+    }
+    aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+};
+
+std::string tag(const aws::SendEmailRequest& r, std::string_view name) {
+    for (const auto& [k, v] : r.tags) {
+        if (k == name) return v;
+    }
+    return {};
+}
+
+// Forwards to a real store, except that recording SES's answer can be made to fail.
+class CrashingStore final : public store::Store {
+public:
+    explicit CrashingStore(store::Store& inner) : m_inner(inner) {}
+    bool fail_accept = true;
+    util::Result<store::ApplyResult> apply(std::span<const core::SesEvent> e) override { return m_inner.apply(e); }
+    util::Result<std::optional<store::MessageView>> message(std::string_view id, bool raw) override {
+        return m_inner.message(id, raw);
+    }
+    util::Result<std::vector<core::RecipientState>> recipients(const store::RecipientFilter& f) override {
+        return m_inner.recipients(f);
+    }
+    util::Result<store::DeliveryCounts> counts(std::optional<util::UnixMillis> s) override { return m_inner.counts(s); }
+    util::Result<store::StoreInfo> info() override { return m_inner.info(); }
+    util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
+    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {
+        return m_inner.suppression(a);
+    }
+    util::Result<void> suppress(const core::Suppression& e) override { return m_inner.suppress(e); }
+    util::Result<bool> unsuppress(std::string_view a) override { return m_inner.unsuppress(a); }
+    util::Result<std::int64_t> soft_bounces(std::string_view a) override { return m_inner.soft_bounces(a); }
+    util::Result<store::SendClaim> begin_send(const store::SendRecord& d) override { return m_inner.begin_send(d); }
+    util::Result<void> retry_send(std::string_view id, util::UnixMillis at) override {
+        return m_inner.retry_send(id, at);
+    }
+    util::Result<void> send_accepted(std::string_view id, std::string_view mid, util::UnixMillis at) override {
+        if (fail_accept) return util::fail(util::ErrorKind::storage_unavailable, "simulated crash before recording");
+        return m_inner.send_accepted(id, mid, at);
+    }
+    util::Result<void> send_failed(std::string_view id, std::string_view c, std::string_view m,
+                                   util::UnixMillis at) override {
+        return m_inner.send_failed(id, c, m, at);
+    }
+    util::Result<std::optional<store::SendRecord>> send(std::string_view id) override { return m_inner.send(id); }
+
+private:
+    store::Store& m_inner;
+};
+
+class SenderTest : public ::testing::Test {
+protected:
+    std::unique_ptr<store::SqliteStore> db = std::move(*store::SqliteStore::open({":memory:", 1000, 1}));
+    util::ManualClock clock{1700000000000};
+    ClockSleeper sleeper{clock};
+    FakeSes ses;
+    UnlimitedRateLimiter unlimited;
+    SendIdGenerator ids{42};
+    Sender sender{*db, ses, unlimited, clock, sleeper, ids};
+
+    static SendRequest request() {
+        SendRequest r;
+        r.from = "Sender <sender@example.com>";
+        r.to = {"Ann <ann@example.com>"};
+        r.cc = {"cc@example.com"};
+        r.bcc = {"bcc@example.com"};
+        r.subject = "Grüße ✓";
+        r.text = "text";
+        r.html = "<p>html</p>";
+        r.attachments = {{"a.csv", "text/csv", "x,y\n"}};
+        r.headers = {{"X-Campaign", "c1"}};
+        r.configuration_set = "cs";
+        r.tags = {{"campaign", "welcome"}};
+        return r;
+    }
+    store::SendRecord stored(const std::string& id) {
+        auto s = db->send(id);
+        EXPECT_TRUE(s && *s);
+        return s && *s ? **s : store::SendRecord{};
+    }
+    void suppress(const std::string& address, core::SuppressionReason reason,
+                  std::optional<util::UnixMillis> expires = std::nullopt) {
+        ASSERT_TRUE(db->suppress(core::Suppression{address, reason, 1, {}, "test", expires}));
+    }
+};
+
+TEST_F(SenderTest, RecordsTheSendBeforeCallingSesAndTagsTheCall) {
+    ses.on_call = [&](const aws::SendEmailRequest& r) {
+        const std::string id = tag(r, core::k_send_id_tag);
+        ASSERT_FALSE(id.empty());
+        const auto s = stored(id);
+        EXPECT_EQ(s.status, SendStatus::queued);  // already recorded while SES is being called
+        EXPECT_EQ(s.recipients.size(), 3u);
+    };
+    auto r = sender.send(request());
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(ses.calls.size(), 1u);
+    EXPECT_EQ(tag(ses.calls[0], core::k_send_id_tag), r->send_id);
+    EXPECT_EQ(tag(ses.calls[0], "campaign"), "welcome");
+    EXPECT_EQ(ses.calls[0].configuration_set, "cs");
+    EXPECT_EQ(ses.calls[0].destination.bcc, std::vector<std::string>{"bcc@example.com"});
+    EXPECT_EQ(r->ses_message_id, "ses-1");
+    const auto s = stored(r->send_id);
+    EXPECT_EQ(s.status, SendStatus::sent);
+    EXPECT_EQ(s.ses_message_id, "ses-1");
+    auto view = db->message("ses-1", false);
+    ASSERT_TRUE(view && *view);
+    EXPECT_EQ((*view)->message.send_id, r->send_id);
+    EXPECT_EQ((*view)->recipients.size(), 3u);
+
+    // The content is raw MIME from GMime carrying everything asked for.
+    const auto* raw = std::get_if<aws::RawEmail>(&ses.calls[0].content);
+    ASSERT_NE(raw, nullptr);
+    auto parsed = mime::parse_mime(raw->mime);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->subject, "Grüße ✓");
+    EXPECT_EQ(parsed->html, "<p>html</p>");
+    ASSERT_EQ(parsed->attachments.size(), 1u);
+    EXPECT_EQ(parsed->attachments[0].content, "x,y\n");
+    EXPECT_EQ(raw->mime.find("bcc@example.com"), std::string::npos);  // Bcc only in the envelope
+}
+
+TEST_F(SenderTest, SesErrorMarksTheSendFailedWithTheAwsCode) {
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::client, "Email address is not verified.", 400, "MessageRejected", "req-1"));
+    auto r = sender.send(request());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, SendErrorKind::ses);
+    ASSERT_TRUE(r.error().aws);
+    EXPECT_EQ(r.error().aws->code, "MessageRejected");
+    const auto s = stored(r.error().send_id);
+    EXPECT_EQ(s.status, SendStatus::failed);
+    EXPECT_EQ(s.error_code, "MessageRejected");
+    EXPECT_EQ(s.error_message, "Email address is not verified.");
+}
+
+TEST_F(SenderTest, SameIdempotencyKeyDoesNotSendTwice) {
+    SendRequest req = request();
+    req.idempotency_key = "order-17";
+    auto first = sender.send(req);
+    ASSERT_TRUE(first);
+    auto again = sender.send(req);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(ses.calls.size(), 1u);
+    EXPECT_TRUE(again->duplicate);
+    EXPECT_EQ(again->send_id, first->send_id);
+    EXPECT_EQ(again->ses_message_id, first->ses_message_id);
+}
+
+TEST_F(SenderTest, FailedSendIsRetriedUnderTheSameSendId) {
+    SendRequest req = request();
+    req.idempotency_key = "k";
+    ses.answers.push_back(aws::fail(aws::ErrorKind::server, "boom", 500, "InternalFailure"));
+    auto first = sender.send(req);
+    ASSERT_FALSE(first);
+    auto second = sender.send(req);
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_FALSE(second->duplicate);
+    EXPECT_EQ(second->send_id, first.error().send_id);
+    ASSERT_EQ(ses.calls.size(), 2u);
+    EXPECT_EQ(tag(ses.calls[1], core::k_send_id_tag), second->send_id);
+    EXPECT_EQ(stored(second->send_id).attempts, 2);
+}
+
+TEST_F(SenderTest, SuppressedRecipientsAreSkippedAndNamedTheOthersStillGetIt) {
+    suppress("cc@example.com", core::SuppressionReason::bounce);
+    suppress("bcc@example.com", core::SuppressionReason::manual, clock.now_millis() - 1);  // expired: ignored
+    auto r = sender.send(request());
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->skipped.size(), 1u);
+    EXPECT_EQ(r->skipped[0].address, "cc@example.com");
+    EXPECT_EQ(r->skipped[0].reason, core::SuppressionReason::bounce);
+    ASSERT_EQ(ses.calls.size(), 1u);
+    EXPECT_TRUE(ses.calls[0].destination.cc.empty());
+    EXPECT_EQ(ses.calls[0].destination.bcc.size(), 1u);
+    const auto s = stored(r->send_id);
+    const auto it = std::find_if(s.recipients.begin(), s.recipients.end(),
+                                 [](const auto& x) { return x.address == "cc@example.com"; });
+    ASSERT_NE(it, s.recipients.end());
+    EXPECT_EQ(it->skipped, "suppressed: bounce (test)");
+}
+
+TEST_F(SenderTest, AllSuppressedIsRefusedBeforeAnySesCallUnlessForced) {
+    SendRequest req;
+    req.from = "sender@example.com";
+    req.to = {"x@example.com", "Y <y@Example.COM>"};
+    req.subject = "s";
+    req.text = "t";
+    suppress("x@example.com", core::SuppressionReason::complaint);
+    suppress("y@example.com", core::SuppressionReason::bounce);
+    auto r = sender.send(req);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, SendErrorKind::all_suppressed);
+    EXPECT_NE(r.error().message.find("x@example.com (complaint)"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("y@example.com (bounce)"), std::string::npos);
+    EXPECT_EQ(r.error().suppressed.size(), 2u);
+    EXPECT_TRUE(ses.calls.empty());
+    EXPECT_TRUE(r.error().send_id.empty());
+
+    req.force = true;
+    auto forced = sender.send(req);
+    ASSERT_TRUE(forced) << forced.error().message;
+    EXPECT_TRUE(forced->skipped.empty());
+    ASSERT_EQ(ses.calls.size(), 1u);
+    EXPECT_EQ(ses.calls[0].destination.to.size(), 2u);
+}
+
+TEST_F(SenderTest, CrashWindowEventWithTheSendIdTagLinksTheSend) {
+    CrashingStore crashing(*db);
+    Sender s(crashing, ses, unlimited, clock, sleeper, ids);
+    SendRequest req = request();
+    req.idempotency_key = "crash-1";
+    auto r = s.send(req);
+    ASSERT_TRUE(r) << r.error().message;  // SES accepted: the email went out
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_NE(r->warnings[0].find(std::string(core::k_send_id_tag)), std::string::npos);
+    auto before = stored(r->send_id);
+    EXPECT_EQ(before.status, SendStatus::queued);
+    EXPECT_TRUE(before.ses_message_id.empty());
+
+    // While nothing links it, a retry with the key is in doubt and does not send.
+    auto doubt = s.send(req);
+    ASSERT_FALSE(doubt);
+    EXPECT_EQ(doubt.error().kind, SendErrorKind::in_doubt);
+    EXPECT_EQ(ses.calls.size(), 1u);
+
+    // SES's Send event carries the send id tag back through the event path.
+    testing::EventSpec spec;
+    spec.type = core::EventType::send;
+    spec.message_id = r->ses_message_id;
+    spec.destination = {"ann@example.com"};
+    spec.mail_timestamp = spec.timestamp = clock.now_millis();
+    spec.send_id = r->send_id;
+    ses::EventParser parser;
+    auto ev = parser.parse(testing::ses_json(spec));
+    ASSERT_TRUE(ev) << ev.error().describe();
+    ASSERT_TRUE(db->apply(std::span(&*ev, 1)));
+
+    const auto linked = stored(r->send_id);
+    EXPECT_TRUE(linked.linked_by_event);
+    EXPECT_EQ(linked.ses_message_id, r->ses_message_id);
+    EXPECT_EQ(linked.status, SendStatus::sent);
+
+    // Now the retry is a duplicate, and it repairs the record.
+    crashing.fail_accept = false;
+    auto dup = s.send(req);
+    ASSERT_TRUE(dup) << dup.error().message;
+    EXPECT_TRUE(dup->duplicate);
+    EXPECT_EQ(dup->ses_message_id, r->ses_message_id);
+    EXPECT_EQ(ses.calls.size(), 1u);
+    const auto repaired = stored(r->send_id);
+    EXPECT_FALSE(repaired.linked_by_event);
+    EXPECT_EQ(repaired.ses_message_id, r->ses_message_id);
+}
+
+TEST_F(SenderTest, InvalidRequestsAreRefusedWithoutRecording) {
+    SendRequest req = request();
+    req.tags = {{std::string(core::k_send_id_tag), "mine"}};
+    EXPECT_EQ(sender.send(req).error().kind, SendErrorKind::invalid_request);
+    req = request();
+    req.tags = {{"bad tag", "v"}};
+    EXPECT_EQ(sender.send(req).error().kind, SendErrorKind::invalid_request);
+    req = request();
+    req.to = {"not-an-address"};
+    EXPECT_EQ(sender.send(req).error().kind, SendErrorKind::invalid_request);
+    req = request();
+    req.headers = {{"X-A", "line\nbreak"}};
+    EXPECT_EQ(sender.send(req).error().kind, SendErrorKind::invalid_request);
+    req = request();
+    req.template_name = "t";
+    EXPECT_EQ(sender.send(req).error().kind, SendErrorKind::invalid_request);
+    EXPECT_TRUE(ses.calls.empty());
+}
+
+TEST_F(SenderTest, TemplateSendUsesSesTemplates) {
+    SendRequest req;
+    req.from = "sender@example.com";
+    req.to = {"t@example.com"};
+    req.template_name = "welcome";
+    req.template_data = R"({"name":"Ann"})";
+    auto r = sender.send(req);
+    ASSERT_TRUE(r) << r.error().message;
+    const auto* t = std::get_if<aws::TemplateEmail>(&ses.calls.at(0).content);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->template_name, "welcome");
+    EXPECT_EQ(t->template_data, R"({"name":"Ann"})");
+}
+
+TEST_F(SenderTest, ThrottledCallsBackOffAndSlowTheLimiter) {
+    TokenBucketRateLimiter limiter(10, 1, clock, sleeper);
+    Sender s(*db, ses, limiter, clock, sleeper, ids, SenderOptions{4, std::chrono::milliseconds(100)});
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
+    ses.answers.push_back(
+        aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
+    auto r = s.send(request());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(ses.calls.size(), 3u);
+    EXPECT_LT(limiter.current_rate(), 10.0);
+    EXPECT_GE(sleeper.slept, std::chrono::milliseconds(300));  // 100 + 200 of backoff at least
+    // Throttled calls were refused by SES, so they all carry the same send id.
+    EXPECT_EQ(tag(ses.calls[0], core::k_send_id_tag), tag(ses.calls[2], core::k_send_id_tag));
+}
+
+TEST(TokenBucket, PacesToTheRateAfterTheBurst) {
+    util::ManualClock clock{0};
+    ClockSleeper sleeper{clock};
+    TokenBucketRateLimiter limiter(2, 2, clock, sleeper);
+    for (int i = 0; i < 10; ++i) limiter.acquire();
+    // Two from the full bucket, then eight at 2/s.
+    EXPECT_GE(sleeper.slept.count(), 4000 - 10);
+    EXPECT_LE(sleeper.slept.count(), 4000 + 20);
+}
+
+TEST(TokenBucket, ThrottlingHalvesTheRateWithAFloorAndSuccessRecovers) {
+    util::ManualClock clock{0};
+    ClockSleeper sleeper{clock};
+    TokenBucketRateLimiter limiter(10, 1, clock, sleeper);
+    limiter.on_throttled();
+    EXPECT_DOUBLE_EQ(limiter.current_rate(), 5.0);
+    for (int i = 0; i < 10; ++i) limiter.on_throttled();
+    EXPECT_DOUBLE_EQ(limiter.current_rate(), 1.0);
+    for (int i = 0; i < 100; ++i) limiter.on_success();
+    EXPECT_DOUBLE_EQ(limiter.current_rate(), 10.0);
+}
+
+TEST(SendIds, SortByTimeAndDiffer) {
+    SendIdGenerator ids(1);
+    const auto a = ids.next(1000);
+    const auto b = ids.next(1000);
+    const auto c = ids.next(2000);
+    EXPECT_NE(a, b);
+    EXPECT_LT(a.substr(0, 17), c.substr(0, 17));
+    EXPECT_EQ(a.size(), 4u + 13u + 16u);
+    EXPECT_TRUE(is_valid_tag_part(a));
+}
+
+}  // namespace
+}  // namespace mailtrack::sender
