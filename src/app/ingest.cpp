@@ -1,5 +1,7 @@
 #include "mailtrack/app/ingest.hpp"
 
+#include <span>
+
 #include "mailtrack/ses/documents.hpp"
 
 namespace mailtrack::app {
@@ -11,14 +13,15 @@ Ingestor::Ingestor(store::Store& store, std::size_t batch_size, std::size_t max_
 
 util::Result<void> Ingestor::add(std::string_view document, std::string_view origin) {
     ++m_report.documents;
-    auto event = m_parser.parse(document);
-    if (!event) {
+    // Events are parsed into slots kept across batches, so their storage is reused.
+    if (m_pending_count == m_pending.size()) m_pending.emplace_back();
+    if (auto parsed = m_parser.parse_into(document, m_pending[m_pending_count]); !parsed) {
         ++m_report.rejected;
-        m_report.rejections.push_back({std::string(origin), event.error().describe()});
+        m_report.rejections.push_back({std::string(origin), parsed.error().describe()});
         return {};
     }
-    m_pending.push_back(std::move(*event));
-    if (m_pending.size() >= m_batch_size) return flush();
+    ++m_pending_count;
+    if (m_pending_count >= m_batch_size) return flush();
     return {};
 }
 
@@ -30,14 +33,14 @@ util::Result<void> Ingestor::add_input(std::string_view input, std::string_view 
 }
 
 util::Result<void> Ingestor::flush() {
-    if (m_pending.empty()) return {};
-    auto applied = m_store.apply(m_pending);
+    if (m_pending_count == 0) return {};
+    auto applied = m_store.apply(std::span<const core::SesEvent>(m_pending.data(), m_pending_count));
     if (!applied) return util::Unexpected(std::move(applied).error());
     m_report.applied += applied->applied;
     m_report.duplicates += applied->duplicates;
     m_report.unknown += applied->unknown;
     ++m_report.batches;
-    m_pending.clear();
+    m_pending_count = 0;
     return {};
 }
 

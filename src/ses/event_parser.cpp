@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <cstring>
 #include <string>
 
 #include "mailtrack/util/time.hpp"
@@ -29,6 +30,13 @@ std::string_view type_name(element_type t) {
         case element_type::NULL_VALUE: return "null";
     }
     return "value";
+}
+
+// std::string::assign, minus its aliasing checks: `from` never points into `to` here (it
+// points into a simdjson document), and a warm `to` already has the capacity.
+void assign(std::string& to, std::string_view from) {
+    to.resize(from.size());
+    if (!from.empty()) std::memcpy(to.data(), from.data(), from.size());
 }
 
 // Thrown inside this file only, caught in parse(): it carries the JSON path of the problem.
@@ -76,12 +84,14 @@ public:
         return e;
     }
 
-    std::string text(std::string_view key) const { return text_of(key, find(key)); }
+    // The *_into readers assign into storage the caller keeps across events (parse_into),
+    // so a warm event is refilled without allocating; absent fields are cleared.
+    void text_into(std::string_view key, std::string& out) const { text_of(key, find(key), out); }
 
-    std::string required_text(std::string_view key) const {
+    void required_text_into(std::string_view key, std::string& out) const {
         auto e = find(key);
         if (!e) throw Malformed{path(key), "missing"};
-        return text_of(key, e);
+        text_of(key, e, out);
     }
 
     std::optional<util::UnixMillis> time(std::string_view key) const {
@@ -145,73 +155,92 @@ public:
     }
     std::string element_path(std::string_view key, std::size_t i) const { return index_path(path(key), i); }
 
-    std::vector<std::string> texts(std::string_view key) const {
-        std::vector<std::string> out;
+    void texts_into(std::string_view key, std::vector<std::string>& out) const {
         auto e = find(key);
-        if (!e) return out;
+        if (!e) {
+            out.clear();
+            return;
+        }
         // A lone string where an array is documented is accepted as a one-element array.
         std::string_view s;
         if (e->get_string().get(s) == simdjson::SUCCESS) {
-            out.emplace_back(s);
-            return out;
+            out.resize(1);
+            assign(out[0], s);
+            return;
         }
         array a;
         if (e->get_array().get(a) != simdjson::SUCCESS) wrong_type(path(key), "an array", *e);
-        out.reserve(a.size());
+        out.resize(a.size());
         std::size_t i = 0;
         for (element item : a) {
             if (item.get_string().get(s) != simdjson::SUCCESS) wrong_type(element_path(key, i), "a string", item);
-            out.emplace_back(s);
-            ++i;
+            assign(out[i++], s);
         }
-        return out;
     }
 
-    std::vector<Fields> objects(std::string_view key) const {
-        std::vector<Fields> out;
+    // The number of elements of an array (0 when absent or not an array), for reserving.
+    std::size_t count(std::string_view key) const {
+        auto e = find(key);
+        array a;
+        if (!e || e->get_array().get(a) != simdjson::SUCCESS) return 0;
+        return a.size();
+    }
+
+    // Resizes `out` to the array's length and calls f(const Fields&, out[i]) for each element
+    // of an array of objects, in order; absent or null is an empty array.
+    template <typename T, typename F>
+    void objects_into(std::string_view key, std::vector<T>& out, F&& f) const {
+        out.resize(count(key));
         each(key, [&](element item, std::size_t i) {
             object o;
             if (item.get_object().get(o) != simdjson::SUCCESS) wrong_type(element_path(key, i), "an object", item);
-            out.emplace_back(o, this, key, i);
+            f(Fields(o, this, key, i), out[i]);
         });
-        return out;
     }
 
     // An object of name -> string[] (mail.tags, click.linkTags).
-    core::Tags tags(std::string_view key) const {
-        core::Tags out;
+    void tags_into(std::string_view key, core::Tags& out) const {
         auto c = child(key);
-        if (!c) return out;
+        if (!c) {
+            out.clear();
+            return;
+        }
+        out.resize(c->m_obj.size());
+        std::size_t n = 0;
         for (auto field : c->m_obj) {
-            std::vector<std::string> values;
+            auto& [name, values] = out[n++];
+            assign(name, field.key);
             std::string_view s;
             array a;
             if (field.value.get_string().get(s) == simdjson::SUCCESS) {
-                values.emplace_back(s);
+                values.resize(1);
+                assign(values[0], s);
             } else if (field.value.get_array().get(a) == simdjson::SUCCESS) {
-                values.reserve(a.size());
+                values.resize(a.size());
                 std::size_t i = 0;
                 for (element v : a) {
                     if (v.get_string().get(s) != simdjson::SUCCESS) {
                         wrong_type(index_path(c->path(field.key), i), "a string", v);
                     }
-                    values.emplace_back(s);
-                    ++i;
+                    assign(values[i++], s);
                 }
             } else if (!field.value.is_null()) {
                 wrong_type(c->path(field.key), "an array of strings", field.value);
+            } else {
+                values.clear();
             }
-            out.emplace_back(std::string(field.key), std::move(values));
         }
-        return out;
     }
 
 private:
-    std::string text_of(std::string_view key, const std::optional<element>& e) const {
-        if (!e) return {};
+    void text_of(std::string_view key, const std::optional<element>& e, std::string& out) const {
+        if (!e) {
+            out.clear();
+            return;
+        }
         std::string_view s;
         if (e->get_string().get(s) != simdjson::SUCCESS) wrong_type(path(key), "a string", *e);
-        return std::string(s);
+        assign(out, s);
     }
 
     object m_obj;
@@ -220,9 +249,8 @@ private:
     std::size_t m_index = k_no_index;
 };
 
-core::MailInfo parse_mail(const Fields& f) {
-    core::MailInfo m;
-    m.message_id = f.required_text("messageId");
+void parse_mail(const Fields& f, core::MailInfo& m) {
+    f.required_text_into("messageId", m.message_id);
     // Seen in the SES notification example: a leading space in the message id.
     while (!m.message_id.empty() && (m.message_id.front() == ' ' || m.message_id.back() == ' ')) {
         if (m.message_id.front() == ' ') m.message_id.erase(0, 1);
@@ -232,41 +260,54 @@ core::MailInfo parse_mail(const Fields& f) {
     auto timestamp = f.time("timestamp");
     if (!timestamp) throw Malformed{f.path("timestamp"), "missing"};
     m.timestamp = *timestamp;
-    m.source = f.text("source");
-    m.source_arn = f.text("sourceArn");
-    m.source_ip = f.text("sourceIp");
-    m.sending_account_id = f.text("sendingAccountId");
-    m.caller_identity = f.text("callerIdentity");
-    m.destination = f.texts("destination");
+    f.text_into("source", m.source);
+    f.text_into("sourceArn", m.source_arn);
+    f.text_into("sourceIp", m.source_ip);
+    f.text_into("sendingAccountId", m.sending_account_id);
+    f.text_into("callerIdentity", m.caller_identity);
+    f.texts_into("destination", m.destination);
     m.headers_truncated = f.boolean("headersTruncated");
-    const std::vector<Fields> headers = f.objects("headers");
-    m.headers.reserve(headers.size());
-    for (const Fields& h : headers) m.headers.push_back({h.text("name"), h.text("value")});
+    f.objects_into("headers", m.headers, [](const Fields& h, core::Header& out) {
+        h.text_into("name", out.name);
+        h.text_into("value", out.value);
+    });
+    auto& c = m.common_headers;
     if (auto ch = f.child("commonHeaders")) {
-        auto& c = m.common_headers;
-        c.from = ch->texts("from");
-        c.to = ch->texts("to");
-        c.cc = ch->texts("cc");
-        c.bcc = ch->texts("bcc");
-        c.reply_to = ch->texts("replyTo");
-        c.sender = ch->text("sender");
-        c.return_path = ch->text("returnPath");
-        c.date = ch->text("date");
-        c.message_id = ch->text("messageId");
-        c.subject = ch->text("subject");
+        ch->texts_into("from", c.from);
+        ch->texts_into("to", c.to);
+        ch->texts_into("cc", c.cc);
+        ch->texts_into("bcc", c.bcc);
+        ch->texts_into("replyTo", c.reply_to);
+        ch->text_into("sender", c.sender);
+        ch->text_into("returnPath", c.return_path);
+        ch->text_into("date", c.date);
+        ch->text_into("messageId", c.message_id);
+        ch->text_into("subject", c.subject);
+    } else {
+        c = core::CommonHeaders{};
     }
-    m.tags = f.tags("tags");
-    return m;
+    f.tags_into("tags", m.tags);
 }
 
-core::TopicPreferences parse_preferences(const std::optional<Fields>& f) {
-    core::TopicPreferences p;
-    if (!f) return p;
-    p.unsubscribe_all = f->boolean("unsubscribeAll");
-    for (const Fields& t : f->objects("topicSubscriptionStatus")) {
-        p.topics.push_back({t.text("topicName"), t.text("subscriptionStatus")});
+void parse_preferences(const std::optional<Fields>& f, core::TopicPreferences& p) {
+    if (!f) {
+        p.unsubscribe_all = false;
+        p.topics.clear();
+        return;
     }
-    return p;
+    p.unsubscribe_all = f->boolean("unsubscribeAll");
+    f->objects_into("topicSubscriptionStatus", p.topics, [](const Fields& t, core::TopicPreference& out) {
+        t.text_into("topicName", out.topic_name);
+        t.text_into("subscriptionStatus", out.subscription_status);
+    });
+}
+
+// The detail of type T in `detail`, reusing the one there when it already holds a T (its
+// strings keep their storage): every field of it must then be assigned by the caller.
+template <typename T>
+T& reuse(core::EventDetail& detail) {
+    if (auto* d = std::get_if<T>(&detail)) return *d;
+    return detail.emplace<T>();
 }
 
 // Fills ev.detail and ev.occurred_at from the type's object.
@@ -278,114 +319,129 @@ void parse_detail(const Fields& root, SesEvent& ev) {
     auto stamp = [&](const Fields& f) { ev.occurred_at = f.time("timestamp").value_or(mail_time); };
     switch (ev.type) {
         case EventType::send:
-            ev.detail = core::Send{};
+            reuse<core::Send>(ev.detail);
             return;
         case EventType::reject: {
-            core::Reject r;
-            if (auto f = root.child("reject")) r.reason = f->text("reason");
-            ev.detail = std::move(r);
+            auto& r = reuse<core::Reject>(ev.detail);
+            if (auto f = root.child("reject")) f->text_into("reason", r.reason);
+            else r.reason.clear();
             return;
         }
         case EventType::bounce: {
             const Fields f = root.required_child("bounce", why);
-            core::Bounce b;
-            b.bounce_type = f.required_text("bounceType");
-            b.bounce_subtype = f.text("bounceSubType");
+            auto& b = reuse<core::Bounce>(ev.detail);
+            f.required_text_into("bounceType", b.bounce_type);
+            f.text_into("bounceSubType", b.bounce_subtype);
             if (!f.find("bouncedRecipients")) throw Malformed{f.path("bouncedRecipients"), "missing"};
-            for (const Fields& r : f.objects("bouncedRecipients")) {
-                b.recipients.push_back(
-                    {r.required_text("emailAddress"), r.text("action"), r.text("status"), r.text("diagnosticCode")});
-            }
-            b.feedback_id = f.text("feedbackId");
-            b.reporting_mta = f.text("reportingMTA");
-            b.remote_mta_ip = f.text("remoteMtaIp");
+            f.objects_into("bouncedRecipients", b.recipients, [](const Fields& r, core::BouncedRecipient& out) {
+                r.required_text_into("emailAddress", out.address);
+                r.text_into("action", out.action);
+                r.text_into("status", out.status);
+                r.text_into("diagnosticCode", out.diagnostic_code);
+            });
+            f.text_into("feedbackId", b.feedback_id);
+            f.text_into("reportingMTA", b.reporting_mta);
+            f.text_into("remoteMtaIp", b.remote_mta_ip);
             stamp(f);
             b.timestamp = ev.occurred_at;
-            ev.detail = std::move(b);
             return;
         }
         case EventType::complaint: {
             const Fields f = root.required_child("complaint", why);
-            core::Complaint c;
+            auto& c = reuse<core::Complaint>(ev.detail);
             if (!f.find("complainedRecipients")) throw Malformed{f.path("complainedRecipients"), "missing"};
-            for (const Fields& r : f.objects("complainedRecipients")) c.recipients.push_back(r.required_text("emailAddress"));
-            c.feedback_id = f.text("feedbackId");
-            c.complaint_subtype = f.text("complaintSubType");
-            c.feedback_type = f.text("complaintFeedbackType");
-            c.user_agent = f.text("userAgent");
+            f.objects_into("complainedRecipients", c.recipients,
+                           [](const Fields& r, std::string& out) { r.required_text_into("emailAddress", out); });
+            f.text_into("feedbackId", c.feedback_id);
+            f.text_into("complaintSubType", c.complaint_subtype);
+            f.text_into("complaintFeedbackType", c.feedback_type);
+            f.text_into("userAgent", c.user_agent);
             c.arrival_date = f.time("arrivalDate");
             stamp(f);
             c.timestamp = ev.occurred_at;
-            ev.detail = std::move(c);
             return;
         }
         case EventType::delivery: {
             const Fields f = root.required_child("delivery", why);
-            core::Delivery d;
+            auto& d = reuse<core::Delivery>(ev.detail);
             if (!f.find("recipients")) throw Malformed{f.path("recipients"), "missing"};
-            d.recipients = f.texts("recipients");
+            f.texts_into("recipients", d.recipients);
             d.processing_time_millis = f.integer("processingTimeMillis");
-            d.smtp_response = f.text("smtpResponse");
-            d.reporting_mta = f.text("reportingMTA");
-            d.remote_mta_ip = f.text("remoteMtaIp");
+            f.text_into("smtpResponse", d.smtp_response);
+            f.text_into("reportingMTA", d.reporting_mta);
+            f.text_into("remoteMtaIp", d.remote_mta_ip);
             stamp(f);
             d.timestamp = ev.occurred_at;
-            ev.detail = std::move(d);
             return;
         }
         case EventType::delivery_delay: {
             const Fields f = root.required_child("deliveryDelay", why);
-            core::DeliveryDelay d;
-            d.delay_type = f.text("delayType");
+            auto& d = reuse<core::DeliveryDelay>(ev.detail);
+            f.text_into("delayType", d.delay_type);
             if (!f.find("delayedRecipients")) throw Malformed{f.path("delayedRecipients"), "missing"};
-            for (const Fields& r : f.objects("delayedRecipients")) {
-                d.recipients.push_back({r.required_text("emailAddress"), r.text("status"), r.text("diagnosticCode")});
-            }
+            f.objects_into("delayedRecipients", d.recipients, [](const Fields& r, core::DelayedRecipient& out) {
+                r.required_text_into("emailAddress", out.address);
+                r.text_into("status", out.status);
+                r.text_into("diagnosticCode", out.diagnostic_code);
+            });
             d.expiration_time = f.time("expirationTime");
-            d.reporting_mta = f.text("reportingMTA");
+            f.text_into("reportingMTA", d.reporting_mta);
             stamp(f);
             d.timestamp = ev.occurred_at;
-            ev.detail = std::move(d);
             return;
         }
         case EventType::open: {
             const Fields f = root.required_child("open", why);
-            core::Open o{0, f.text("ipAddress"), f.text("userAgent")};
+            auto& o = reuse<core::Open>(ev.detail);
+            f.text_into("ipAddress", o.ip_address);
+            f.text_into("userAgent", o.user_agent);
             stamp(f);
             o.timestamp = ev.occurred_at;
-            ev.detail = std::move(o);
             return;
         }
         case EventType::click: {
             const Fields f = root.required_child("click", why);
-            core::Click c{0, f.text("ipAddress"), f.text("userAgent"), f.text("link"), f.tags("linkTags")};
+            auto& c = reuse<core::Click>(ev.detail);
+            f.text_into("ipAddress", c.ip_address);
+            f.text_into("userAgent", c.user_agent);
+            f.text_into("link", c.link);
+            f.tags_into("linkTags", c.link_tags);
             stamp(f);
             c.timestamp = ev.occurred_at;
-            ev.detail = std::move(c);
             return;
         }
         case EventType::rendering_failure: {
             // The type is "Rendering Failure" but the object key is "failure".
             const Fields f = root.required_child("failure", why);
-            ev.detail = core::RenderingFailure{f.text("templateName"), f.text("errorMessage")};
+            auto& r = reuse<core::RenderingFailure>(ev.detail);
+            f.text_into("templateName", r.template_name);
+            f.text_into("errorMessage", r.error_message);
             return;
         }
         case EventType::subscription: {
             const Fields f = root.required_child("subscription", why);
-            core::Subscription s;
-            s.contact_list = f.text("contactList");
-            s.source = f.text("source");
-            s.new_preferences = parse_preferences(f.child("newTopicPreferences"));
-            s.old_preferences = parse_preferences(f.child("oldTopicPreferences"));
+            auto& s = reuse<core::Subscription>(ev.detail);
+            f.text_into("contactList", s.contact_list);
+            f.text_into("source", s.source);
+            parse_preferences(f.child("newTopicPreferences"), s.new_preferences);
+            parse_preferences(f.child("oldTopicPreferences"), s.old_preferences);
             stamp(f);
             s.timestamp = ev.occurred_at;
-            ev.detail = std::move(s);
             return;
         }
         case EventType::unknown:
-            ev.detail = core::UnknownEvent{};
+            reuse<core::UnknownEvent>(ev.detail);
             return;
     }
+}
+
+// A copy of `text` followed by SIMDJSON_PADDING readable bytes, in a buffer kept across
+// documents: given unpadded input, the DOM parser allocates a padded copy of every document.
+std::string_view padded_copy(std::string& buffer, std::string_view text) {
+    if (buffer.size() < text.size() + simdjson::SIMDJSON_PADDING)
+        buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(buffer.data(), text.data(), text.size());
+    return {buffer.data(), text.size()};
 }
 
 }  // namespace
@@ -395,6 +451,7 @@ struct EventParser::Impl {
     std::size_t max_bytes;
     simdjson::dom::parser outer;
     simdjson::dom::parser inner;
+    std::string outer_input, inner_input;  // padded copies, see padded_copy()
 };
 
 EventParser::EventParser(std::size_t max_document_bytes)
@@ -402,13 +459,20 @@ EventParser::EventParser(std::size_t max_document_bytes)
 EventParser::~EventParser() = default;
 
 util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
+    core::SesEvent ev;
+    if (auto r = parse_into(document, ev); !r) return util::Unexpected(std::move(r).error());
+    return ev;
+}
+
+util::Result<void> EventParser::parse_into(std::string_view document, core::SesEvent& ev) {
     Impl& s = *m_impl;
     if (document.size() > s.max_bytes) {
         return util::fail(ErrorKind::invalid_input, "document is " + std::to_string(document.size()) +
                                                         " bytes, over the limit of " + std::to_string(s.max_bytes));
     }
     element root;
-    if (auto err = s.outer.parse(document.data(), document.size()).get(root); err != simdjson::SUCCESS) {
+    const std::string_view outer_input = padded_copy(s.outer_input, document);
+    if (auto err = s.outer.parse(outer_input.data(), outer_input.size(), false).get(root); err != simdjson::SUCCESS) {
         return util::fail(ErrorKind::invalid_input, std::string("not valid JSON: ") + simdjson::error_message(err));
     }
     object root_obj;
@@ -416,7 +480,8 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
         return util::fail(ErrorKind::invalid_input,
                           std::string("expected a JSON object at the top level, got ") + std::string(type_name(root.type())));
     }
-    SesEvent ev;
+    ev.envelope = core::Envelope::raw;
+    ev.sns_message_id.clear();
     std::string_view ses_json = document;
     object ses_obj = root_obj;
     std::string_view prefix;
@@ -446,12 +511,14 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
                 if (sns_message_id->get_string().get(id) != simdjson::SUCCESS) {
                     wrong_type("MessageId", "a string", *sns_message_id);
                 }
-                ev.sns_message_id = id;
+                assign(ev.sns_message_id, id);
             }
             std::string_view text;
             if (message->get_string().get(text) != simdjson::SUCCESS) wrong_type("Message", "a string", *message);
             element inner_root;
-            if (auto err = s.inner.parse(text.data(), text.size()).get(inner_root); err != simdjson::SUCCESS) {
+            const std::string_view inner_input = padded_copy(s.inner_input, text);
+            if (auto err = s.inner.parse(inner_input.data(), inner_input.size(), false).get(inner_root);
+                err != simdjson::SUCCESS) {
                 return util::fail(ErrorKind::invalid_input,
                                   std::string("SNS Message is not JSON: ") + simdjson::error_message(err));
             }
@@ -465,17 +532,17 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
         const Fields f(ses_obj, prefix);
         if (f.find("eventType")) {
             ev.format = core::SesFormat::event_publishing;
-            ev.type_name = f.text("eventType");
+            f.text_into("eventType", ev.type_name);
         } else if (f.find("notificationType")) {
             ev.format = core::SesFormat::notification;
-            ev.type_name = f.text("notificationType");
+            f.text_into("notificationType", ev.type_name);
         } else {
             return util::fail(ErrorKind::invalid_input,
                               (prefix.empty() ? std::string() : std::string(prefix) + ": ") +
                                   "neither eventType nor notificationType present: not an SES event");
         }
         ev.type = core::event_type_from_ses(ev.type_name);
-        ev.mail = parse_mail(f.required_child("mail"));
+        parse_mail(f.required_child("mail"), ev.mail);
         parse_detail(f, ev);
     } catch (const Malformed& m) {
         return util::fail(ErrorKind::invalid_input, (m.path.empty() ? std::string("document") : m.path) + ": " + m.what);
@@ -488,7 +555,7 @@ util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
     }
     ev.raw_json.resize(minified_size);
     ev.id = core::EventId::of_json(ev.raw_json);
-    return ev;
+    return {};
 }
 
 }  // namespace mailtrack::ses

@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "event_factory.hpp"
 #include "mailtrack/util/time.hpp"
@@ -253,6 +255,102 @@ TEST(EventParser, ParserIsReusableAfterErrors) {
     EXPECT_TRUE(p.parse(fixture("send")).has_value());
     EXPECT_FALSE(p.parse("").has_value());
     EXPECT_TRUE(p.parse(testing::sns_wrap(fixture("open"), "x")).has_value());
+}
+
+// Every field of an event, spelled out: parse_into must leave nothing of an earlier event.
+std::string describe(const core::SesEvent& ev) {
+    std::ostringstream o;
+    auto list = [&o](const std::vector<std::string>& v) {
+        o << "[";
+        for (const auto& x : v) o << x << ";";
+        o << "]";
+    };
+    auto tags = [&](const core::Tags& t) {
+        for (const auto& [k, v] : t) {
+            o << k << "=";
+            list(v);
+        }
+        o << "|";
+    };
+    const auto& m = ev.mail;
+    o << ev.id.hex() << "|" << static_cast<int>(ev.type) << "|" << ev.type_name << "|" << static_cast<int>(ev.format)
+      << "|" << static_cast<int>(ev.envelope) << "|" << ev.sns_message_id << "|" << ev.occurred_at << "|" << ev.raw_json
+      << "|" << m.message_id << "|" << m.timestamp << "|" << m.source << "|" << m.source_arn << "|" << m.source_ip
+      << "|" << m.sending_account_id << "|" << m.caller_identity << "|" << m.headers_truncated << "|";
+    list(m.destination);
+    for (const auto& h : m.headers) o << h.name << ":" << h.value << ";";
+    const auto& c = m.common_headers;
+    list(c.from), list(c.to), list(c.cc), list(c.bcc), list(c.reply_to);
+    o << c.sender << "|" << c.return_path << "|" << c.date << "|" << c.message_id << "|" << c.subject << "|";
+    tags(m.tags);
+    o << "detail " << ev.detail.index() << ":";
+    std::visit(
+        [&](const auto& d) {
+            using D = std::decay_t<decltype(d)>;
+            if constexpr (std::is_same_v<D, core::Reject>) o << d.reason;
+            if constexpr (std::is_same_v<D, core::Bounce>) {
+                o << d.bounce_type << d.bounce_subtype << d.timestamp << d.feedback_id << d.reporting_mta
+                  << d.remote_mta_ip;
+                for (const auto& r : d.recipients) o << r.address << r.action << r.status << r.diagnostic_code << ";";
+            }
+            if constexpr (std::is_same_v<D, core::Complaint>) {
+                list(d.recipients);
+                o << d.timestamp << d.feedback_id << d.complaint_subtype << d.feedback_type << d.user_agent
+                  << d.arrival_date.value_or(-1);
+            }
+            if constexpr (std::is_same_v<D, core::Delivery>) {
+                list(d.recipients);
+                o << d.timestamp << d.processing_time_millis << d.smtp_response << d.reporting_mta << d.remote_mta_ip;
+            }
+            if constexpr (std::is_same_v<D, core::DeliveryDelay>) {
+                o << d.delay_type << d.expiration_time.value_or(-1) << d.timestamp << d.reporting_mta;
+                for (const auto& r : d.recipients) o << r.address << r.status << r.diagnostic_code << ";";
+            }
+            if constexpr (std::is_same_v<D, core::Open>) o << d.timestamp << d.ip_address << d.user_agent;
+            if constexpr (std::is_same_v<D, core::Click>) {
+                o << d.timestamp << d.ip_address << d.user_agent << d.link;
+                tags(d.link_tags);
+            }
+            if constexpr (std::is_same_v<D, core::RenderingFailure>) o << d.template_name << d.error_message;
+            if constexpr (std::is_same_v<D, core::Subscription>) {
+                o << d.contact_list << d.source << d.timestamp;
+                for (const auto* p : {&d.new_preferences, &d.old_preferences}) {
+                    o << p->unsubscribe_all;
+                    for (const auto& t : p->topics) o << t.topic_name << t.subscription_status << ";";
+                }
+            }
+        },
+        ev.detail);
+    return o.str();
+}
+
+TEST(EventParser, ParseIntoAReusedEventLeavesNothingOfTheLastOne) {
+    std::vector<std::string> docs;
+    for (const char* name : {"send", "reject", "bounce-permanent", "bounce-transient", "complaint", "delivery",
+                             "delivery-delay", "open", "click", "rendering-failure", "subscription", "unknown-type",
+                             "notification-bounce", "notification-complaint", "notification-delivery"}) {
+        docs.push_back(fixture(name));
+        docs.push_back(testing::sns_wrap(docs.back(), std::string("sns-") + name));
+    }
+    for (auto& d : testing::realistic_stream(20, 7, true)) docs.push_back(std::move(d));
+    for (auto& d : testing::realistic_stream(10, 8, false)) docs.push_back(std::move(d));
+    EventParser fresh, reusing;
+    for (const bool reversed : {false, true}) {
+        core::SesEvent ev;
+        for (std::size_t i = 0; i < docs.size(); ++i) {
+            const std::string& doc = docs[reversed ? docs.size() - 1 - i : i];
+            const core::SesEvent expected = parse_ok(fresh, doc);
+            ASSERT_TRUE(reusing.parse_into(doc, ev).has_value());
+            EXPECT_EQ(describe(ev), describe(expected)) << doc;
+            // An error in between leaves the event unusable, but the next parse whole.
+            EXPECT_FALSE(
+                reusing
+                    .parse_into(
+                        R"({"eventType":"Bounce","mail":{"messageId":"m","timestamp":"2026-01-01T00:00:00Z"},"bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"a@b.c"},{}]}})",
+                        ev)
+                    .has_value());
+        }
+    }
 }
 
 }  // namespace

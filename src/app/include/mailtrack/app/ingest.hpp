@@ -48,7 +48,10 @@ private:
     store::Store& m_store;
     std::size_t m_batch_size;
     ses::EventParser m_parser;
+    // The first m_pending_count events are the pending batch; the rest are parsed-into slots
+    // kept for their storage (see EventParser::parse_into).
     std::vector<core::SesEvent> m_pending;
+    std::size_t m_pending_count = 0;
     IngestReport m_report;
 };
 

@@ -32,6 +32,11 @@ public:
 
     util::Result<core::SesEvent> parse(std::string_view document);
 
+    // The same, into an event the caller keeps across documents: its strings and vectors are
+    // refilled in place, so parsing into warm events allocates next to nothing. On error `out`
+    // holds an unspecified (but valid) mix of old and new values and must not be used.
+    util::Result<void> parse_into(std::string_view document, core::SesEvent& out);
+
 private:
     struct Impl;
     std::unique_ptr<Impl> m_impl;
