@@ -532,7 +532,9 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
     auto aws = open_aws(c);
     const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
                       std::random_device{}();
-    auto sending = app::make_sending(*store, *aws, seed);
+    auto options = app::sender_options(c);
+    if (!options) throw CommandError{options.error().describe(), k_exit_partial};
+    auto sending = app::make_sending(*store, *aws, seed, *options);
     auto result = sending.sender->send(r);
     if (!result) {
         const auto& e = result.error();
