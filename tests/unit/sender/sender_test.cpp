@@ -45,6 +45,18 @@ public:
         return a;
     }
     aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+    std::vector<aws::SendBulkEmailRequest> bulk_calls;
+    aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& r) override {
+        bulk_calls.push_back(r);
+        std::vector<aws::BulkEmailResult> out;
+        for (const auto& e : r.entries) {
+            if (e.destination.to.at(0).starts_with("reject"))
+                out.push_back({"MESSAGE_REJECTED", "Email address is not verified.", ""});
+            else
+                out.push_back({"SUCCESS", "", "bulk-" + std::to_string(bulk_calls.size()) + "-" + e.destination.to.at(0)});
+        }
+        return out;
+    }
 };
 
 std::string tag(const aws::SendEmailRequest& r, std::string_view name) {
@@ -542,6 +554,94 @@ TEST_F(SoftBounceTest, ADeliveryResetsTheCountAndOldBouncesLeaveTheWindow) {
     for (int i = 0; i < 4; ++i) history("c@example.com", core::EventType::bounce);
     EXPECT_TRUE(unpoliced.send(to("c@example.com")));
     EXPECT_FALSE(sender.send(to("c@example.com")));  // the default policy would refuse it
+}
+
+}  // namespace
+}  // namespace mailtrack::sender
+
+namespace mailtrack::sender {
+namespace {
+
+TEST(BulkCsv, BadRowsAreReportedWithTheirLineNumbersAndTheRestKept) {
+    const auto csv = parse_bulk_csv(
+        "address,data,tags\n"
+        "a@example.com,\"{\"\"name\"\":\"\"Ann\"\"}\",campaign=spring;tier=gold\n"
+        "not-an-address,{}\n"
+        "b@example.com,{nope\n"
+        "\n"
+        "c@example.com\n"
+        "d@example.com,{},bad tag\n");
+    ASSERT_EQ(csv.rows.size(), 2u);
+    EXPECT_EQ(csv.rows[0].line, 2u);
+    EXPECT_EQ(csv.rows[0].template_data, R"({"name":"Ann"})");
+    EXPECT_EQ(csv.rows[0].tags.size(), 2u);
+    EXPECT_EQ(csv.rows[1].address, "c@example.com");
+    EXPECT_EQ(csv.rows[1].line, 6u);
+    EXPECT_EQ(csv.rows[1].template_data, "{}");
+    ASSERT_EQ(csv.errors.size(), 3u);
+    EXPECT_EQ(csv.errors[0].line, 3u);
+    EXPECT_EQ(csv.errors[1].line, 4u);
+    EXPECT_NE(csv.errors[1].message.find("JSON"), std::string::npos);
+    EXPECT_EQ(csv.errors[2].line, 7u);
+}
+
+TEST_F(SenderTest, BulkSendsFiftyPerCallTagsEachRowAndResumes) {
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "welcome";
+    req.file_key = bulk_file_key("file");
+    for (std::size_t i = 0; i < 120; ++i)
+        req.rows.push_back({i + 2, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    req.rows.push_back({200, "reject@example.com", "{}", {}});
+    req.rows.push_back({201, "gone@example.com", "{}", {}});
+    suppress("gone@example.com", core::SuppressionReason::complaint);
+    std::vector<std::size_t> progress;
+    auto results = sender.send_bulk(req, [&](std::size_t done, std::size_t) { progress.push_back(done); });
+    ASSERT_EQ(results.size(), 122u);
+    ASSERT_EQ(ses.bulk_calls.size(), 3u);
+    EXPECT_EQ(ses.bulk_calls[0].entries.size(), 50u);
+    EXPECT_EQ(ses.bulk_calls[2].entries.size(), 21u);
+    const auto& tags = ses.bulk_calls[0].entries[0].replacement_tags;
+    EXPECT_EQ(tags.back().first, core::k_send_id_tag);
+    EXPECT_EQ(tags.back().second, results[0].send_id);
+    EXPECT_EQ(results[0].outcome, BulkOutcome::sent);
+    EXPECT_EQ(stored(results[0].send_id).status, SendStatus::sent);
+    EXPECT_EQ(results[120].outcome, BulkOutcome::failed);
+    EXPECT_NE(results[120].detail.find("MESSAGE_REJECTED"), std::string::npos);
+    EXPECT_EQ(results[121].outcome, BulkOutcome::suppressed);
+    EXPECT_EQ(progress.back(), 122u);
+
+    // Re-running the same file sends only the failed row again.
+    auto again = sender.send_bulk(req);
+    EXPECT_EQ(ses.bulk_calls.size(), 4u);
+    EXPECT_EQ(ses.bulk_calls[3].entries.size(), 1u);
+    EXPECT_EQ(again[0].outcome, BulkOutcome::already_sent);
+    EXPECT_EQ(again[0].send_id, results[0].send_id);
+}
+
+TEST_F(SenderTest, BulkCallWithUnknownOutcomeLeavesTheRowsInDoubt) {
+    class Timeout final : public SesApi {
+    public:
+        int calls = 0;
+        aws::Result<std::string> send_email(const aws::SendEmailRequest&) override { return std::string("x"); }
+        aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+        aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest&) override {
+            ++calls;
+            return aws::fail(aws::ErrorKind::timeout, "read timeout");
+        }
+    } timeout;
+    Sender s(*db, timeout, unlimited, clock, sleeper, ids);
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "t";
+    req.file_key = "k";
+    req.rows.push_back({2, "a@example.com", "{}", {}});
+    auto first = s.send_bulk(req);
+    EXPECT_EQ(first[0].outcome, BulkOutcome::in_doubt);
+    EXPECT_EQ(stored(first[0].send_id).status, SendStatus::queued);
+    auto again = s.send_bulk(req);
+    EXPECT_EQ(again[0].outcome, BulkOutcome::in_doubt);
+    EXPECT_EQ(timeout.calls, 1);
 }
 
 }  // namespace

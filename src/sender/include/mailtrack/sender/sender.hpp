@@ -16,6 +16,7 @@
 #include "mailtrack/aws/retry.hpp"
 #include "mailtrack/core/state.hpp"
 #include "mailtrack/mime/mime.hpp"
+#include "mailtrack/sender/bulk.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
 #include "mailtrack/sender/ses_api.hpp"
 #include "mailtrack/store/store.hpp"
@@ -130,6 +131,14 @@ public:
     // under the same send id when it failed; and fails with in_doubt when it is still queued
     // (another process is sending it, or one died mid-call: SES may have accepted it).
     SendOutcome send(const SendRequest& request);
+
+    // Sends a template to every row with SendBulkEmail, 50 destinations per call, paced by the
+    // rate limiter (one token per destination). Each row is recorded as its own send (idempotency
+    // key "bulk:<file_key>:<line>", send id tag per destination) before the call, so a re-run
+    // skips rows already sent (already_sent), leaves rows in doubt alone (in_doubt), and retries
+    // failed ones. Suppressed rows (soft-bounce policy included) are skipped unless force.
+    // Returns one result per row, in row order; errors of one row never stop the others.
+    std::vector<BulkRowResult> send_bulk(const BulkRequest& request, const BulkProgress& progress = {});
 
 private:
     // Suppresses `address` (and returns the entry) when the soft-bounce policy says so.
