@@ -65,3 +65,7 @@ add_test(NAME sender.cli_send
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
           sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send.sh $<TARGET_FILE:mailtrack>)
 set_tests_properties(sender.cli_send PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME sender.cli_send_bulk
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
+          sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send_bulk.sh $<TARGET_FILE:mailtrack>)
+set_tests_properties(sender.cli_send_bulk PROPERTIES LABELS integration TIMEOUT 120)

@@ -577,6 +577,109 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
     return k_exit_ok;
 }
 
+// ---- bulk template sends -----------------------------------------------------------------
+
+struct SendBulkOptions {
+    std::string from, template_name, recipients, configuration_set;
+    std::vector<std::string> tags;
+    bool force = false;
+};
+
+// Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line at most every
+// 5 s (and at the end) otherwise.
+class BulkProgressReport {
+public:
+    BulkProgressReport(const util::Clock& clock, bool quiet)
+        : m_clock(clock), m_tty(!quiet && ::isatty(STDERR_FILENO) == 1), m_quiet(quiet), m_start(clock.steady_now()),
+          m_last(m_start) {}
+    void operator()(std::size_t done, std::size_t total) {
+        if (m_quiet) return;
+        const auto now = m_clock.steady_now();
+        const double secs = std::chrono::duration<double>(now - m_start).count();
+        const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+        const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+        if (m_tty) {
+            constexpr int k_width = 30;
+            const int filled = total ? static_cast<int>(k_width * done / total) : k_width;
+            std::cerr << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+                      << std::string(static_cast<std::size_t>(k_width - filled), ' ') << "] " << done << "/" << total
+                      << fmt::format("  {:.1f}/s  ETA {:.0f}s ", rate, eta) << (done == total ? "\n" : "") << std::flush;
+        } else if (done == total || now - m_last >= std::chrono::seconds(5)) {
+            m_last = now;
+            std::cerr << fmt::format("send-bulk: {}/{} rows, {:.1f}/s, ETA {:.0f}s\n", done, total, rate, eta);
+        }
+    }
+
+private:
+    const util::Clock& m_clock;
+    bool m_tty, m_quiet;
+    std::chrono::steady_clock::time_point m_start, m_last;
+};
+
+int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
+    const auto c = load_config(g);
+    sender::BulkRequest r;
+    r.from = o.from.empty() ? c.text("ses.from") : o.from;
+    if (r.from.empty()) throw CommandError{"send-bulk: no --from and ses.from is not set", k_exit_partial};
+    r.template_name = o.template_name;
+    r.configuration_set = o.configuration_set.empty() ? c.text("ses.configuration_set") : o.configuration_set;
+    for (const auto& t : o.tags) r.tags.push_back(split_pair(t, '=', "--tag"));
+    r.force = o.force;
+    const std::string text = read_input(o.recipients);
+    r.file_key = sender::bulk_file_key(text);
+    auto csv = sender::parse_bulk_csv(text);
+    r.rows = std::move(csv.rows);
+    for (const auto& e : csv.errors) {
+        if (!g.json) std::cerr << o.recipients << ":" << e.line << ": " << e.message << "\n";
+    }
+
+    auto store = open_store(c);
+    auto aws = open_aws(c);
+    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
+                      std::random_device{}();
+    auto options = app::sender_options(c);
+    if (!options) throw CommandError{options.error().describe(), k_exit_partial};
+    auto sending = app::make_sending(*store, *aws, seed, *options);
+    BulkProgressReport progress(aws->clock, g.json);
+    const auto results = sending.sender->send_bulk(r, std::ref(progress));
+
+    std::size_t counts[5] = {};
+    json rows = json::array();
+    for (const auto& x : results) {
+        ++counts[static_cast<int>(x.outcome)];
+        if (x.outcome != sender::BulkOutcome::sent && x.outcome != sender::BulkOutcome::already_sent) {
+            rows.push_back({{"line", x.line}, {"address", x.address}, {"outcome", sender::to_string(x.outcome)},
+                            {"detail", x.detail}, {"send_id", x.send_id}});
+        }
+    }
+    const auto n = [&](sender::BulkOutcome k) { return counts[static_cast<int>(k)]; };
+    const bool clean = csv.errors.empty() && n(sender::BulkOutcome::failed) == 0 && n(sender::BulkOutcome::in_doubt) == 0;
+    if (g.json) {
+        json bad = json::array();
+        for (const auto& e : csv.errors) bad.push_back({{"line", e.line}, {"error", e.message}});
+        std::cout << json{{"ok", clean},
+                          {"sent", n(sender::BulkOutcome::sent)},
+                          {"already_sent", n(sender::BulkOutcome::already_sent)},
+                          {"suppressed", n(sender::BulkOutcome::suppressed)},
+                          {"failed", n(sender::BulkOutcome::failed)},
+                          {"in_doubt", n(sender::BulkOutcome::in_doubt)},
+                          {"bad_rows", bad},
+                          {"rows", rows}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << "sent " << n(sender::BulkOutcome::sent) << ", already sent " << n(sender::BulkOutcome::already_sent)
+                  << ", suppressed " << n(sender::BulkOutcome::suppressed) << ", failed "
+                  << n(sender::BulkOutcome::failed) << ", in doubt " << n(sender::BulkOutcome::in_doubt) << ", bad rows "
+                  << csv.errors.size() << "\n";
+        for (const auto& x : rows) {
+            std::cout << o.recipients << ":" << x["line"].get<std::size_t>() << ": " << x["address"].get<std::string>()
+                      << " " << x["outcome"].get<std::string>() << ": " << x["detail"].get<std::string>() << "\n";
+        }
+    }
+    return clean ? k_exit_ok : k_exit_partial;
+}
+
 // ---- the suppression list ----------------------------------------------------------------
 
 json suppression_json(const core::Suppression& s) {
@@ -841,6 +944,17 @@ int run(int argc, char** argv) {
     send->add_option("--idempotency-key", send_opts.idempotency_key, "a retry with the same key never sends twice");
     send->add_flag("--force", send_opts.force, "send to suppressed addresses too");
     send->callback([&] { action = [&] { return cmd_send(g, send_opts); }; });
+
+    SendBulkOptions bulk_opts;
+    auto* bulk = cli.add_subcommand("send-bulk", "send an SES template to every row of a CSV (resumable)");
+    add_common(bulk);
+    bulk->add_option("--template", bulk_opts.template_name, "SES template name")->required();
+    bulk->add_option("--recipients", bulk_opts.recipients, "CSV: address,template data JSON,tags (k=v;k=v)")->required();
+    bulk->add_option("--from", bulk_opts.from, "From address (default: ses.from)");
+    bulk->add_option("--configuration-set", bulk_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
+    bulk->add_option("--tag", bulk_opts.tags, "SES message tag k=v on every row (repeatable)");
+    bulk->add_flag("--force", bulk_opts.force, "send to suppressed addresses too");
+    bulk->callback([&] { action = [&] { return cmd_send_bulk(g, bulk_opts); }; });
 
     std::vector<std::string> sup_addresses;
     std::string sup_reason, sup_detail, sup_expires, sup_file;
