@@ -16,6 +16,7 @@
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/app/suppression_sync.hpp"
 #include "mailtrack/config/config.hpp"
 #include "mailtrack/core/address.hpp"
 #include "mailtrack/core/reputation.hpp"
@@ -821,6 +822,30 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
     return bad.empty() ? k_exit_ok : k_exit_failure;
 }
 
+// Reconciles with SES's account-level suppression list (app::sync_suppressions).
+int cmd_suppress_sync(const GlobalOptions& g, bool prune, bool dry_run) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto aws = open_aws(c);
+    auto r = app::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
+    if (!r) throw CommandError{"suppress sync: " + r.error().describe()};
+    if (g.json) {
+        std::cout << json{{"pulled", r->pulled}, {"pushed", r->pushed}, {"pruned", r->pruned}, {"errors", r->errors},
+                          {"dry_run", dry_run}}
+                         .dump()
+                  << "\n";
+    } else {
+        const char* verb = dry_run ? "would be " : "";
+        for (const auto& a : r->pulled) std::cout << verb << "added here from SES  " << a << "\n";
+        for (const auto& a : r->pushed) std::cout << verb << "put on SES           " << a << "\n";
+        for (const auto& a : r->pruned) std::cout << verb << "deleted from SES     " << a << "\n";
+        for (const auto& e : r->errors) std::cerr << "suppress sync: " << e << "\n";
+        std::cout << (dry_run ? "dry run: " : "") << "pulled " << r->pulled.size() << ", pushed " << r->pushed.size()
+                  << ", pruned " << r->pruned.size() << ", errors " << r->errors.size() << "\n";
+    }
+    return r->errors.empty() ? k_exit_ok : k_exit_partial;
+}
+
 int cmd_suppress_export(const GlobalOptions& g, const std::string& path) {
     const auto c = load_config(g);
     auto store = open_store(c);
@@ -983,6 +1008,12 @@ int run(int argc, char** argv) {
     add_common(sup_export);
     sup_export->add_option("file", sup_file, "file (default: standard output)");
     sup_export->callback([&] { action = [&] { return cmd_suppress_export(g, sup_file); }; });
+    bool sync_prune = false, sync_dry_run = false;
+    auto* sup_sync = suppress->add_subcommand("sync", "reconcile with SES's account-level suppression list, both ways");
+    add_common(sup_sync);
+    sup_sync->add_flag("--prune", sync_prune, "also delete from SES the entries not on our list (ours is the authority)");
+    sup_sync->add_flag("--dry-run", sync_dry_run, "show what would change, change nothing");
+    sup_sync->callback([&] { action = [&] { return cmd_suppress_sync(g, sync_prune, sync_dry_run); }; });
 
     try {
         cli.parse(argc, argv);
