@@ -212,8 +212,12 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                 } else {
                     out.outcome = BulkOutcome::failed;
                     out.detail = e.describe();
-                    (void)m_store.send_failed(out.send_id, e.code.empty() ? std::string(aws::to_string(e.kind)) : e.code,
-                                              e.message, done);
+                    if (auto w = m_store.send_failed(out.send_id,
+                                                     e.code.empty() ? std::string(aws::to_string(e.kind)) : e.code,
+                                                     e.message, done);
+                        !w) {
+                        out.detail += " (and recording the failure failed: " + w.error().describe() + ")";
+                    }
                 }
                 continue;
             }
@@ -227,7 +231,9 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
             } else {
                 out.outcome = BulkOutcome::failed;
                 out.detail = r.status + (r.error.empty() ? "" : ": " + r.error);
-                (void)m_store.send_failed(out.send_id, r.status, r.error, done);
+                if (auto w = m_store.send_failed(out.send_id, r.status, r.error, done); !w) {
+                    out.detail += " (and recording the failure failed: " + w.error().describe() + ")";
+                }
             }
         }
         batch.clear();
