@@ -65,3 +65,13 @@ add_test(NAME sender.cli_send
   COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
           sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send.sh $<TARGET_FILE:mailtrack>)
 set_tests_properties(sender.cli_send PROPERTIES LABELS integration TIMEOUT 120)
+add_test(NAME sender.cli_send_bulk
+  COMMAND Python3::Interpreter ${MAILTRACK_AWS_TEST_DIR}/support/peers.py --ses --
+          sh ${MAILTRACK_AWS_TEST_DIR}/integration/sender/cli_send_bulk.sh $<TARGET_FILE:mailtrack>)
+set_tests_properties(sender.cli_send_bulk PROPERTIES LABELS integration TIMEOUT 120)
+
+# `suppress sync` against a loopback stand-in (no emulator implements the suppression APIs).
+add_executable(suppression_sync_tests ${MAILTRACK_AWS_TEST_DIR}/integration/sender/suppression_sync_test.cpp)
+target_link_libraries(suppression_sync_tests PRIVATE mailtrack_app mailtrack_store_sqlite mailtrack_aws_test_support
+  nlohmann_json::nlohmann_json GTest::gtest_main mailtrack_warnings)
+gtest_discover_tests(suppression_sync_tests PROPERTIES LABELS integration DISCOVERY_TIMEOUT 60)

@@ -2,7 +2,27 @@
 
 namespace mailtrack::app {
 
-Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed) {
+util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
+    sender::SenderOptions o;
+    const auto get = [&](std::string_view key, std::int64_t min, std::int64_t max) -> util::Result<int> {
+        const std::int64_t v = c.integer(key);
+        if (v < min || v > max) {
+            return util::fail(util::ErrorKind::config, std::string(key) + " = " + std::to_string(v) + ": must be " +
+                                                           std::to_string(min) + ".." + std::to_string(max));
+        }
+        return static_cast<int>(v);
+    };
+    auto limit = get("suppression.soft_bounce_limit", 0, 1000);
+    if (!limit) return util::Unexpected(std::move(limit).error());
+    auto window = get("suppression.soft_bounce_window_sends", 1, 1000);
+    if (!window) return util::Unexpected(std::move(window).error());
+    auto expiry = get("suppression.soft_bounce_expiry_days", 1, 36500);
+    if (!expiry) return util::Unexpected(std::move(expiry).error());
+    o.soft_bounce = {*limit, *window, *expiry};
+    return o;
+}
+
+Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options) {
     Sending s;
     s.ses = std::make_unique<sender::SesV2Api>(*aws.ses);
     s.max_send_rate = 1.0;
@@ -17,7 +37,8 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed) 
     s.limiter =
         std::make_unique<sender::TokenBucketRateLimiter>(s.max_send_rate, s.max_send_rate, aws.clock, aws.sleeper);
     s.ids = std::make_unique<sender::SendIdGenerator>(seed);
-    s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids);
+    s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids,
+                                                options);
     return s;
 }
 

@@ -128,6 +128,10 @@ Result<HttpResponse> AwsClient::send(const Call& call) {
             continue;
         }
         if (!is_retryable(error) || attempt >= opts.max_attempts) return util::Unexpected(std::move(error));
+        if (!call.idempotent && outcome_unknown(error)) {
+            error.message += " (not retried: the service may have acted on it)";
+            return util::Unexpected(std::move(error));
+        }
         const auto cost = m_context.quota.acquire(error);
         if (!cost) {
             error.message += " (not retried: retry budget exhausted)";

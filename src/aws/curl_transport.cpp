@@ -126,13 +126,17 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
     const CURLcode rc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    long request_bytes = 0;  // bytes of request headers sent; 0 = nothing left this host
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
     m_pool->give_back(h);
     if (rc != CURLE_OK) {
         std::string what = errbuf[0] != '\0' ? std::string(errbuf.data()) : std::string(curl_easy_strerror(rc));
         // The URL carries no secrets (SigV4 travels in headers), and it says which endpoint failed.
         std::string url = request.url.substr(0, request.url.find('?'));
-        return fail(kind_of(rc), request.method + " " + url + ": " + what);
+        auto error = fail(kind_of(rc), request.method + " " + url + ": " + what);
+        error.error().request_not_sent = request_bytes == 0;
+        return error;
     }
     response.status = static_cast<int>(status);
     return response;

@@ -15,6 +15,19 @@ std::string_view to_string(ErrorKind kind) noexcept {
     return "?";
 }
 
+bool outcome_unknown(const Error& e) noexcept {
+    switch (e.kind) {
+        case ErrorKind::timeout:
+        case ErrorKind::connection: return !e.request_not_sent;
+        case ErrorKind::server: return true;
+        case ErrorKind::throttled:
+        case ErrorKind::auth:
+        case ErrorKind::client:
+        case ErrorKind::parse: return false;
+    }
+    return true;
+}
+
 std::string Error::describe() const {
     std::string out(to_string(kind));
     out += ":";

@@ -89,8 +89,10 @@ std::string send_email_body(const SendEmailRequest& r) {
 
 SesV2Client::SesV2Client(ClientContext context, ServiceEndpoint endpoint) : m_client(context, std::move(endpoint)) {}
 
-Result<std::string> SesV2Client::call(std::string method, std::string path, std::string query, std::string body) {
+Result<std::string> SesV2Client::call(std::string method, std::string path, std::string query, std::string body,
+                                      bool idempotent) {
     Call c;
+    c.idempotent = idempotent;
     c.method = std::move(method);
     c.path = std::move(path);
     c.query = std::move(query);
@@ -103,7 +105,7 @@ Result<std::string> SesV2Client::call(std::string method, std::string path, std:
 }
 
 Result<std::string> SesV2Client::send_email(const SendEmailRequest& request) {
-    auto r = call("POST", "/v2/email/outbound-emails", "", send_email_body(request));
+    auto r = call("POST", "/v2/email/outbound-emails", "", send_email_body(request), false);
     if (!r) return util::Unexpected(std::move(r).error());
     auto j = detail::parse_json_body(*r, "SendEmail");
     if (!j) return util::Unexpected(std::move(j).error());
@@ -129,7 +131,7 @@ Result<std::vector<BulkEmailResult>> SesV2Client::send_bulk_email(const SendBulk
     if (!r.reply_to.empty()) j["ReplyToAddresses"] = r.reply_to;
     if (!r.default_tags.empty()) j["DefaultEmailTags"] = tags_json(r.default_tags);
     if (!r.configuration_set.empty()) j["ConfigurationSetName"] = r.configuration_set;
-    auto body = call("POST", "/v2/email/outbound-bulk-emails", "", j.dump());
+    auto body = call("POST", "/v2/email/outbound-bulk-emails", "", j.dump(), false);
     if (!body) return util::Unexpected(std::move(body).error());
     auto p = detail::parse_json_body(*body, "SendBulkEmail");
     if (!p) return util::Unexpected(std::move(p).error());

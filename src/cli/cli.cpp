@@ -16,6 +16,7 @@
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/app/suppression_sync.hpp"
 #include "mailtrack/config/config.hpp"
 #include "mailtrack/core/address.hpp"
 #include "mailtrack/core/reputation.hpp"
@@ -532,7 +533,9 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
     auto aws = open_aws(c);
     const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
                       std::random_device{}();
-    auto sending = app::make_sending(*store, *aws, seed);
+    auto options = app::sender_options(c);
+    if (!options) throw CommandError{options.error().describe(), k_exit_partial};
+    auto sending = app::make_sending(*store, *aws, seed, *options);
     auto result = sending.sender->send(r);
     if (!result) {
         const auto& e = result.error();
@@ -573,6 +576,109 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
         }
     }
     return k_exit_ok;
+}
+
+// ---- bulk template sends -----------------------------------------------------------------
+
+struct SendBulkOptions {
+    std::string from, template_name, recipients, configuration_set;
+    std::vector<std::string> tags;
+    bool force = false;
+};
+
+// Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line at most every
+// 5 s (and at the end) otherwise.
+class BulkProgressReport {
+public:
+    BulkProgressReport(const util::Clock& clock, bool quiet)
+        : m_clock(clock), m_tty(!quiet && ::isatty(STDERR_FILENO) == 1), m_quiet(quiet), m_start(clock.steady_now()),
+          m_last(m_start) {}
+    void operator()(std::size_t done, std::size_t total) {
+        if (m_quiet) return;
+        const auto now = m_clock.steady_now();
+        const double secs = std::chrono::duration<double>(now - m_start).count();
+        const double rate = secs > 0 ? static_cast<double>(done) / secs : 0;
+        const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
+        if (m_tty) {
+            constexpr int k_width = 30;
+            const int filled = total ? static_cast<int>(k_width * done / total) : k_width;
+            std::cerr << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
+                      << std::string(static_cast<std::size_t>(k_width - filled), ' ') << "] " << done << "/" << total
+                      << fmt::format("  {:.1f}/s  ETA {:.0f}s ", rate, eta) << (done == total ? "\n" : "") << std::flush;
+        } else if (done == total || now - m_last >= std::chrono::seconds(5)) {
+            m_last = now;
+            std::cerr << fmt::format("send-bulk: {}/{} rows, {:.1f}/s, ETA {:.0f}s\n", done, total, rate, eta);
+        }
+    }
+
+private:
+    const util::Clock& m_clock;
+    bool m_tty, m_quiet;
+    std::chrono::steady_clock::time_point m_start, m_last;
+};
+
+int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
+    const auto c = load_config(g);
+    sender::BulkRequest r;
+    r.from = o.from.empty() ? c.text("ses.from") : o.from;
+    if (r.from.empty()) throw CommandError{"send-bulk: no --from and ses.from is not set", k_exit_partial};
+    r.template_name = o.template_name;
+    r.configuration_set = o.configuration_set.empty() ? c.text("ses.configuration_set") : o.configuration_set;
+    for (const auto& t : o.tags) r.tags.push_back(split_pair(t, '=', "--tag"));
+    r.force = o.force;
+    const std::string text = read_input(o.recipients);
+    r.file_key = sender::bulk_file_key(text);
+    auto csv = sender::parse_bulk_csv(text);
+    r.rows = std::move(csv.rows);
+    for (const auto& e : csv.errors) {
+        if (!g.json) std::cerr << o.recipients << ":" << e.line << ": " << e.message << "\n";
+    }
+
+    auto store = open_store(c);
+    auto aws = open_aws(c);
+    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
+                      std::random_device{}();
+    auto options = app::sender_options(c);
+    if (!options) throw CommandError{options.error().describe(), k_exit_partial};
+    auto sending = app::make_sending(*store, *aws, seed, *options);
+    BulkProgressReport progress(aws->clock, g.json);
+    const auto results = sending.sender->send_bulk(r, std::ref(progress));
+
+    std::size_t counts[5] = {};
+    json rows = json::array();
+    for (const auto& x : results) {
+        ++counts[static_cast<int>(x.outcome)];
+        if (x.outcome != sender::BulkOutcome::sent && x.outcome != sender::BulkOutcome::already_sent) {
+            rows.push_back({{"line", x.line}, {"address", x.address}, {"outcome", sender::to_string(x.outcome)},
+                            {"detail", x.detail}, {"send_id", x.send_id}});
+        }
+    }
+    const auto n = [&](sender::BulkOutcome k) { return counts[static_cast<int>(k)]; };
+    const bool clean = csv.errors.empty() && n(sender::BulkOutcome::failed) == 0 && n(sender::BulkOutcome::in_doubt) == 0;
+    if (g.json) {
+        json bad = json::array();
+        for (const auto& e : csv.errors) bad.push_back({{"line", e.line}, {"error", e.message}});
+        std::cout << json{{"ok", clean},
+                          {"sent", n(sender::BulkOutcome::sent)},
+                          {"already_sent", n(sender::BulkOutcome::already_sent)},
+                          {"suppressed", n(sender::BulkOutcome::suppressed)},
+                          {"failed", n(sender::BulkOutcome::failed)},
+                          {"in_doubt", n(sender::BulkOutcome::in_doubt)},
+                          {"bad_rows", bad},
+                          {"rows", rows}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << "sent " << n(sender::BulkOutcome::sent) << ", already sent " << n(sender::BulkOutcome::already_sent)
+                  << ", suppressed " << n(sender::BulkOutcome::suppressed) << ", failed "
+                  << n(sender::BulkOutcome::failed) << ", in doubt " << n(sender::BulkOutcome::in_doubt) << ", bad rows "
+                  << csv.errors.size() << "\n";
+        for (const auto& x : rows) {
+            std::cout << o.recipients << ":" << x["line"].get<std::size_t>() << ": " << x["address"].get<std::string>()
+                      << " " << x["outcome"].get<std::string>() << ": " << x["detail"].get<std::string>() << "\n";
+        }
+    }
+    return clean ? k_exit_ok : k_exit_partial;
 }
 
 // ---- the suppression list ----------------------------------------------------------------
@@ -716,6 +822,30 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
     return bad.empty() ? k_exit_ok : k_exit_failure;
 }
 
+// Reconciles with SES's account-level suppression list (app::sync_suppressions).
+int cmd_suppress_sync(const GlobalOptions& g, bool prune, bool dry_run) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto aws = open_aws(c);
+    auto r = app::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
+    if (!r) throw CommandError{"suppress sync: " + r.error().describe()};
+    if (g.json) {
+        std::cout << json{{"pulled", r->pulled}, {"pushed", r->pushed}, {"pruned", r->pruned}, {"errors", r->errors},
+                          {"dry_run", dry_run}}
+                         .dump()
+                  << "\n";
+    } else {
+        const char* verb = dry_run ? "would be " : "";
+        for (const auto& a : r->pulled) std::cout << verb << "added here from SES  " << a << "\n";
+        for (const auto& a : r->pushed) std::cout << verb << "put on SES           " << a << "\n";
+        for (const auto& a : r->pruned) std::cout << verb << "deleted from SES     " << a << "\n";
+        for (const auto& e : r->errors) std::cerr << "suppress sync: " << e << "\n";
+        std::cout << (dry_run ? "dry run: " : "") << "pulled " << r->pulled.size() << ", pushed " << r->pushed.size()
+                  << ", pruned " << r->pruned.size() << ", errors " << r->errors.size() << "\n";
+    }
+    return r->errors.empty() ? k_exit_ok : k_exit_partial;
+}
+
 int cmd_suppress_export(const GlobalOptions& g, const std::string& path) {
     const auto c = load_config(g);
     auto store = open_store(c);
@@ -840,6 +970,17 @@ int run(int argc, char** argv) {
     send->add_flag("--force", send_opts.force, "send to suppressed addresses too");
     send->callback([&] { action = [&] { return cmd_send(g, send_opts); }; });
 
+    SendBulkOptions bulk_opts;
+    auto* bulk = cli.add_subcommand("send-bulk", "send an SES template to every row of a CSV (resumable)");
+    add_common(bulk);
+    bulk->add_option("--template", bulk_opts.template_name, "SES template name")->required();
+    bulk->add_option("--recipients", bulk_opts.recipients, "CSV: address,template data JSON,tags (k=v;k=v)")->required();
+    bulk->add_option("--from", bulk_opts.from, "From address (default: ses.from)");
+    bulk->add_option("--configuration-set", bulk_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
+    bulk->add_option("--tag", bulk_opts.tags, "SES message tag k=v on every row (repeatable)");
+    bulk->add_flag("--force", bulk_opts.force, "send to suppressed addresses too");
+    bulk->callback([&] { action = [&] { return cmd_send_bulk(g, bulk_opts); }; });
+
     std::vector<std::string> sup_addresses;
     std::string sup_reason, sup_detail, sup_expires, sup_file;
     auto* suppress = cli.add_subcommand("suppress", "the suppression list");
@@ -867,6 +1008,12 @@ int run(int argc, char** argv) {
     add_common(sup_export);
     sup_export->add_option("file", sup_file, "file (default: standard output)");
     sup_export->callback([&] { action = [&] { return cmd_suppress_export(g, sup_file); }; });
+    bool sync_prune = false, sync_dry_run = false;
+    auto* sup_sync = suppress->add_subcommand("sync", "reconcile with SES's account-level suppression list, both ways");
+    add_common(sup_sync);
+    sup_sync->add_flag("--prune", sync_prune, "also delete from SES the entries not on our list (ours is the authority)");
+    sup_sync->add_flag("--dry-run", sync_dry_run, "show what would change, change nothing");
+    sup_sync->callback([&] { action = [&] { return cmd_suppress_sync(g, sync_prune, sync_dry_run); }; });
 
     try {
         cli.parse(argc, argv);

@@ -140,6 +140,12 @@ const std::vector<SettingSpec>& settings() {
         {"sns.alerts_topic_arn", SettingType::string, "", false, "SNS topic `mailtrack notify` publishes to"},
         {"ses.configuration_set", SettingType::string, "", false, "SES configuration set used when sending"},
         {"ses.from", SettingType::string, "", false, "default From address for sends"},
+        {"suppression.soft_bounce_limit", SettingType::integer, "3", false,
+         "soft bounces (since the last delivery) that suppress an address; 0 = never"},
+        {"suppression.soft_bounce_window_sends", SettingType::integer, "5", false,
+         "how many of the address's most recent sends the soft-bounce limit looks at"},
+        {"suppression.soft_bounce_expiry_days", SettingType::integer, "14", false,
+         "how long a soft-bounce suppression lasts"},
         {"redis.url", SettingType::string, "", false, "redis:// or rediss:// URL (Redis support is not built yet)"},
         {"redis.auth_secret_arn", SettingType::string, "", false, "Secrets Manager secret with the Redis AUTH token"},
     };

@@ -72,6 +72,37 @@ Sender::Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const uti
       m_ids(ids),
       m_options(options) {}
 
+util::Result<std::optional<core::Suppression>> Sender::apply_soft_bounce_policy(
+    const std::string& address, const std::optional<core::Suppression>& expired, util::UnixMillis now) {
+    const SoftBouncePolicy& p = m_options.soft_bounce;
+    if (p.limit <= 0 || p.window_sends <= 0) return std::optional<core::Suppression>{};
+    store::RecipientFilter f;
+    f.address = address;
+    f.limit = static_cast<std::size_t>(p.window_sends);
+    // Bounces from before an expired entry were already paid for: only count what came after.
+    if (expired) f.since = expired->since + 1;
+    auto recent = m_store.recipients(f);  // newest (by last event) first
+    if (!recent) return util::Unexpected(std::move(recent).error());
+    int soft = 0;
+    for (const core::RecipientState& r : *recent) {
+        if (r.delivery) break;  // a delivery resets the count
+        if (r.soft_bounces > 0 || r.status.status == core::RecipientStatus::soft_bounced) ++soft;
+    }
+    if (soft < p.limit) return std::optional<core::Suppression>{};
+    core::Suppression entry;
+    entry.address = address;
+    entry.reason = core::SuppressionReason::soft_bounce_policy;
+    entry.since = now;
+    entry.detail = std::to_string(soft) + " soft bounces in the last " + std::to_string(recent->size()) + " sends";
+    entry.expires_at = now + static_cast<util::UnixMillis>(p.expiry_days) * 86'400'000;
+    if (expired) {
+        // suppress() keeps the older of two entries with the same reason; the expired one must go.
+        if (auto w = m_store.unsuppress(address); !w) return util::Unexpected(std::move(w).error());
+    }
+    if (auto w = m_store.suppress(entry); !w) return util::Unexpected(std::move(w).error());
+    return std::optional<core::Suppression>{std::move(entry)};
+}
+
 SendOutcome Sender::send(const SendRequest& req) {
     // ---- validate: nothing is recorded for a request that could never be sent
     if (req.from.empty()) return refuse(SendErrorKind::invalid_request, "no From address");
@@ -129,7 +160,11 @@ SendOutcome Sender::send(const SendRequest& req) {
     for (store::SendRecipient& r : recipients) {
         auto s = m_store.suppression(r.address);
         if (!s) return refuse(SendErrorKind::storage, "checking the suppression list: " + s.error().describe());
-        if (!*s || ((*s)->expires_at && *(*s)->expires_at <= now)) continue;
+        if (!*s || ((*s)->expires_at && *(*s)->expires_at <= now)) {
+            s = apply_soft_bounce_policy(r.address, *s, now);
+            if (!s) return refuse(SendErrorKind::storage, "applying the soft-bounce policy: " + s.error().describe());
+            if (!*s) continue;
+        }
         if (req.force) continue;
         r.skipped = skipped_text(**s);
         skipped.push_back({r.address, (*s)->reason, (*s)->detail});
@@ -251,6 +286,18 @@ SendOutcome Sender::send(const SendRequest& req) {
     const util::UnixMillis done = m_clock.now_millis();
     if (!answer) {
         const aws::Error& e = answer.error();
+        // A parse error follows a 2xx: SES took the email but its answer was unreadable.
+        if (aws::outcome_unknown(e) || e.kind == aws::ErrorKind::parse) {
+            // SES may have sent it. Marking it failed would let a retry with the same idempotency
+            // key send it again; left queued, that retry is refused as in doubt, and the Send
+            // event (tagged with the send id) links the message id if SES did send it.
+            return util::Unexpected<SendError>(SendError{
+                SendErrorKind::in_doubt,
+                "SES may or may not have accepted the send (" + e.describe() + "); send " + send_id +
+                    " stays queued until an event carrying its " + std::string(core::k_send_id_tag) +
+                    " tag says what became of it; not retried, so it is never sent twice",
+                send_id, e, {}});
+        }
         SendError err{SendErrorKind::ses, "SES refused the send: " + e.describe(), send_id, e, {}};
         if (auto r = m_store.send_failed(send_id, error_code(e), e.message, done); !r) {
             err.message += " (and recording the failure failed: " + r.error().describe() + ")";

@@ -11,3 +11,11 @@ aws::Result<aws::SesAccount> SesV2Api::get_account() {
 }
 
 }  // namespace mailtrack::sender
+
+namespace mailtrack::sender {
+
+aws::Result<std::vector<aws::BulkEmailResult>> SesV2Api::send_bulk_email(const aws::SendBulkEmailRequest& request) {
+    return m_client.send_bulk_email(request);
+}
+
+}  // namespace mailtrack::sender

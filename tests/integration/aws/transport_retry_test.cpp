@@ -143,6 +143,66 @@ TEST(Faults, ConnectionRefusedIsAConnectionError) {
     EXPECT_EQ(h.sleeper.sleeps().size(), 1u);
 }
 
+// SendEmail-like calls: a retry after the service may have acted could send an email twice.
+TEST(Faults, NonIdempotentCallIsNotRetriedWhenTheOutcomeIsUnknown) {
+    {
+        LoopbackHttpServer hung([&](const TestRequest&) {
+            TestResponse r = ok();
+            r.delay = milliseconds(3000);
+            return r;
+        });
+        Harness h({}, {milliseconds(1000), milliseconds(200), true});
+        auto c = h.client(hung.url());
+        Call once = call();
+        once.idempotent = false;
+        auto r = c.send(once);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+        EXPECT_FALSE(r.error().request_not_sent);
+        EXPECT_TRUE(outcome_unknown(r.error()));
+        EXPECT_EQ(hung.requests().size(), 1u);
+        EXPECT_TRUE(h.sleeper.sleeps().empty());
+    }
+    {
+        LoopbackHttpServer failing([&](const TestRequest&) { return TestResponse{500, {}, "{}"}; });
+        Harness h;
+        auto c = h.client(failing.url());
+        Call once = call();
+        once.idempotent = false;
+        auto r = c.send(once);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, ErrorKind::server);
+        EXPECT_EQ(failing.requests().size(), 1u);
+    }
+}
+
+TEST(Faults, NonIdempotentCallIsRetriedWhenTheServiceSurelyDidNotAct) {
+    std::atomic<int> n{0};
+    LoopbackHttpServer server([&](const TestRequest&) {
+        return n++ == 0 ? sqs_error(400, "ThrottlingException") : ok();
+    });
+    Harness h;
+    auto c = h.client(server.url());
+    Call once = call();
+    once.idempotent = false;
+    auto r = c.send(once);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(server.requests().size(), 2u);
+
+    int port = 0;
+    { LoopbackHttpServer gone([](const TestRequest&) { return ok(); }); port = gone.port(); }
+    RetryOptions o;
+    o.max_attempts = 2;
+    Harness refused_h(o);
+    auto refused = refused_h.client("http://127.0.0.1:" + std::to_string(port));
+    auto e = refused.send(once);
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().kind, ErrorKind::connection);
+    EXPECT_TRUE(e.error().request_not_sent);  // refused: nothing left this host
+    EXPECT_FALSE(outcome_unknown(e.error()));
+    EXPECT_EQ(refused_h.sleeper.sleeps().size(), 1u);  // so it was retried
+}
+
 TEST(Faults, RetryBudgetStopsARetryStorm) {
     LoopbackHttpServer server([&](const TestRequest&) { return TestResponse{503, {}, "{}"}; });
     RetryOptions o;

@@ -45,6 +45,18 @@ public:
         return a;
     }
     aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+    std::vector<aws::SendBulkEmailRequest> bulk_calls;
+    aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& r) override {
+        bulk_calls.push_back(r);
+        std::vector<aws::BulkEmailResult> out;
+        for (const auto& e : r.entries) {
+            if (e.destination.to.at(0).starts_with("reject"))
+                out.push_back({"MESSAGE_REJECTED", "Email address is not verified.", ""});
+            else
+                out.push_back({"SUCCESS", "", "bulk-" + std::to_string(bulk_calls.size()) + "-" + e.destination.to.at(0)});
+        }
+        return out;
+    }
 };
 
 std::string tag(const aws::SendEmailRequest& r, std::string_view name) {
@@ -195,9 +207,14 @@ TEST_F(SenderTest, SameIdempotencyKeyDoesNotSendTwice) {
 TEST_F(SenderTest, FailedSendIsRetriedUnderTheSameSendId) {
     SendRequest req = request();
     req.idempotency_key = "k";
-    ses.answers.push_back(aws::fail(aws::ErrorKind::server, "boom", 500, "InternalFailure"));
+    // Connection refused: SES never saw the request, so the send failed for certain.
+    auto refused = aws::fail(aws::ErrorKind::connection, "connection refused");
+    refused.error().request_not_sent = true;
+    ses.answers.push_back(std::move(refused));
     auto first = sender.send(req);
     ASSERT_FALSE(first);
+    EXPECT_EQ(first.error().kind, SendErrorKind::ses);
+    EXPECT_EQ(stored(first.error().send_id).status, SendStatus::failed);
     auto second = sender.send(req);
     ASSERT_TRUE(second) << second.error().message;
     EXPECT_FALSE(second->duplicate);
@@ -333,7 +350,7 @@ TEST_F(SenderTest, TemplateSendUsesSesTemplates) {
 
 TEST_F(SenderTest, ThrottledCallsBackOffAndSlowTheLimiter) {
     TokenBucketRateLimiter limiter(10, 1, clock, sleeper);
-    Sender s(*db, ses, limiter, clock, sleeper, ids, SenderOptions{4, std::chrono::milliseconds(100)});
+    Sender s(*db, ses, limiter, clock, sleeper, ids, SenderOptions{4, std::chrono::milliseconds(100), {}});
     ses.answers.push_back(
         aws::fail(aws::ErrorKind::throttled, "Maximum sending rate exceeded.", 400, "TooManyRequestsException"));
     ses.answers.push_back(
@@ -378,6 +395,253 @@ TEST(SendIds, SortByTimeAndDiffer) {
     EXPECT_LT(a.substr(0, 17), c.substr(0, 17));
     EXPECT_EQ(a.size(), 4u + 13u + 16u);
     EXPECT_TRUE(is_valid_tag_part(a));
+}
+
+}  // namespace
+}  // namespace mailtrack::sender
+
+namespace mailtrack::sender {
+namespace {
+
+// Outcome-unknown errors: SES may have sent the email, so the send must not look failed.
+class InDoubtTest : public SenderTest, public ::testing::WithParamInterface<aws::Error> {};
+
+TEST_P(InDoubtTest, UnknownOutcomeStaysQueuedIsNeverResentAndTheSendEventReconcilesIt) {
+    SendRequest req = request();
+    req.idempotency_key = "in-doubt";
+    ses.answers.push_back(util::Unexpected<aws::Error>(GetParam()));
+    auto first = sender.send(req);
+    ASSERT_FALSE(first);
+    EXPECT_EQ(first.error().kind, SendErrorKind::in_doubt) << first.error().message;
+    const std::string send_id = first.error().send_id;
+    ASSERT_FALSE(send_id.empty());
+    EXPECT_EQ(stored(send_id).status, SendStatus::queued);
+    EXPECT_EQ(stored(send_id).attempts, 1);
+
+    auto retry = sender.send(req);
+    ASSERT_FALSE(retry);
+    EXPECT_EQ(retry.error().kind, SendErrorKind::in_doubt);
+    EXPECT_EQ(retry.error().send_id, send_id);
+    EXPECT_EQ(ses.calls.size(), 1u);
+
+    // SES did send it: its Send event carries the send id tag and the real message id.
+    testing::EventSpec spec;
+    spec.type = core::EventType::send;
+    spec.message_id = "ses-really-sent";
+    spec.destination = {"ann@example.com"};
+    spec.mail_timestamp = spec.timestamp = clock.now_millis();
+    spec.send_id = send_id;
+    ses::EventParser parser;
+    auto ev = parser.parse(testing::ses_json(spec));
+    ASSERT_TRUE(ev) << ev.error().describe();
+    ASSERT_TRUE(db->apply(std::span(&*ev, 1)));
+    EXPECT_EQ(stored(send_id).status, SendStatus::sent);
+
+    auto dup = sender.send(req);
+    ASSERT_TRUE(dup) << dup.error().message;
+    EXPECT_TRUE(dup->duplicate);
+    EXPECT_EQ(dup->ses_message_id, "ses-really-sent");
+    EXPECT_EQ(ses.calls.size(), 1u);
+}
+
+aws::Error error(aws::ErrorKind kind, int status, std::string code) {
+    return aws::Error{kind, status, std::move(code), "m", "", false};
+}
+
+INSTANTIATE_TEST_SUITE_P(Errors, InDoubtTest,
+                         ::testing::Values(error(aws::ErrorKind::timeout, 0, ""),
+                                           error(aws::ErrorKind::connection, 0, ""),  // reset after sending
+                                           error(aws::ErrorKind::server, 500, "InternalFailure"),
+                                           error(aws::ErrorKind::server, 503, ""),
+                                           error(aws::ErrorKind::parse, 0, "")));
+
+TEST(OutcomeUnknown, OnlyErrorsAfterWhichSesMayHaveActed) {
+    EXPECT_TRUE(aws::outcome_unknown(error(aws::ErrorKind::timeout, 0, "")));
+    EXPECT_TRUE(aws::outcome_unknown(error(aws::ErrorKind::connection, 0, "")));
+    EXPECT_TRUE(aws::outcome_unknown(error(aws::ErrorKind::server, 502, "")));
+    aws::Error refused = error(aws::ErrorKind::connection, 0, "");
+    refused.request_not_sent = true;
+    EXPECT_FALSE(aws::outcome_unknown(refused));
+    EXPECT_FALSE(aws::outcome_unknown(error(aws::ErrorKind::throttled, 429, "TooManyRequestsException")));
+    EXPECT_FALSE(aws::outcome_unknown(error(aws::ErrorKind::client, 400, "MessageRejected")));
+}
+
+}  // namespace
+}  // namespace mailtrack::sender
+
+namespace mailtrack::sender {
+namespace {
+
+// Soft-bounce policy, checked by the sender from the statuses the event path recorded.
+class SoftBounceTest : public SenderTest {
+protected:
+    int message = 0;
+    // One earlier message to `address` ending in `outcome` (bounce = Transient soft bounce).
+    void history(const std::string& address, core::EventType outcome, bool reversed = false) {
+        ++message;
+        testing::EventSpec send;
+        send.type = core::EventType::send;
+        send.message_id = "hist-" + std::to_string(message);
+        send.destination = {address};
+        send.mail_timestamp = send.timestamp = clock.now_millis();
+        testing::EventSpec end = send;
+        end.type = outcome;
+        end.affected = {address};
+        end.bounce_type = "Transient";
+        end.bounce_subtype = "MailboxFull";
+        end.timestamp += 1000;
+        ses::EventParser parser;
+        std::vector<core::SesEvent> events;
+        for (const auto* spec : {&send, &end}) {
+            auto ev = parser.parse(testing::ses_json(*spec));
+            ASSERT_TRUE(ev) << ev.error().describe();
+            events.push_back(std::move(*ev));
+        }
+        if (reversed) std::reverse(events.begin(), events.end());  // order must not matter
+        ASSERT_TRUE(db->apply(events));
+        clock.advance(std::chrono::minutes(10));
+    }
+    SendRequest to(const std::string& address) {
+        SendRequest r;
+        r.from = "sender@example.com";
+        r.to = {address};
+        r.subject = "s";
+        r.text = "t";
+        return r;
+    }
+};
+
+TEST_F(SoftBounceTest, ThreeSoftBouncesInTheLastFiveSendsSuppressWithExpiry) {
+    history("full@example.com", core::EventType::bounce);
+    history("full@example.com", core::EventType::delivery);
+    history("full@example.com", core::EventType::bounce, true);
+    EXPECT_TRUE(sender.send(to("full@example.com")));  // 1 since the last delivery: sends
+    history("full@example.com", core::EventType::bounce);
+    history("full@example.com", core::EventType::bounce, true);
+    const auto calls = ses.calls.size();
+
+    auto r = sender.send(to("full@example.com"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, SendErrorKind::all_suppressed);
+    ASSERT_EQ(r.error().suppressed.size(), 1u);
+    EXPECT_EQ(r.error().suppressed[0].reason, core::SuppressionReason::soft_bounce_policy);
+    EXPECT_EQ(ses.calls.size(), calls);
+    auto entry = db->suppression("full@example.com");
+    ASSERT_TRUE(entry && *entry);
+    EXPECT_EQ((*entry)->reason, core::SuppressionReason::soft_bounce_policy);
+    ASSERT_TRUE((*entry)->expires_at);
+    EXPECT_EQ(*(*entry)->expires_at, clock.now_millis() + 14LL * 86'400'000);
+
+    // After the expiry the same old bounces do not count again.
+    clock.advance(std::chrono::hours(24 * 15));
+    auto after = sender.send(to("full@example.com"));
+    ASSERT_TRUE(after) << after.error().message;
+    EXPECT_TRUE(after->skipped.empty());
+}
+
+TEST_F(SoftBounceTest, ADeliveryResetsTheCountAndOldBouncesLeaveTheWindow) {
+    for (int i = 0; i < 3; ++i) history("a@example.com", core::EventType::bounce);
+    history("a@example.com", core::EventType::delivery);
+    EXPECT_TRUE(sender.send(to("a@example.com")));
+
+    SoftBouncePolicy narrow{3, 2, 1};  // only the last 2 sends count: never 3
+    Sender s(*db, ses, unlimited, clock, sleeper, ids, SenderOptions{.soft_bounce = narrow});
+    for (int i = 0; i < 3; ++i) history("b@example.com", core::EventType::bounce);
+    EXPECT_TRUE(s.send(to("b@example.com")));
+
+    SoftBouncePolicy off{0, 5, 1};
+    Sender unpoliced(*db, ses, unlimited, clock, sleeper, ids, SenderOptions{.soft_bounce = off});
+    for (int i = 0; i < 4; ++i) history("c@example.com", core::EventType::bounce);
+    EXPECT_TRUE(unpoliced.send(to("c@example.com")));
+    EXPECT_FALSE(sender.send(to("c@example.com")));  // the default policy would refuse it
+}
+
+}  // namespace
+}  // namespace mailtrack::sender
+
+namespace mailtrack::sender {
+namespace {
+
+TEST(BulkCsv, BadRowsAreReportedWithTheirLineNumbersAndTheRestKept) {
+    const auto csv = parse_bulk_csv(
+        "address,data,tags\n"
+        "a@example.com,\"{\"\"name\"\":\"\"Ann\"\"}\",campaign=spring;tier=gold\n"
+        "not-an-address,{}\n"
+        "b@example.com,{nope\n"
+        "\n"
+        "c@example.com\n"
+        "d@example.com,{},bad tag\n");
+    ASSERT_EQ(csv.rows.size(), 2u);
+    EXPECT_EQ(csv.rows[0].line, 2u);
+    EXPECT_EQ(csv.rows[0].template_data, R"({"name":"Ann"})");
+    EXPECT_EQ(csv.rows[0].tags.size(), 2u);
+    EXPECT_EQ(csv.rows[1].address, "c@example.com");
+    EXPECT_EQ(csv.rows[1].line, 6u);
+    EXPECT_EQ(csv.rows[1].template_data, "{}");
+    ASSERT_EQ(csv.errors.size(), 3u);
+    EXPECT_EQ(csv.errors[0].line, 3u);
+    EXPECT_EQ(csv.errors[1].line, 4u);
+    EXPECT_NE(csv.errors[1].message.find("JSON"), std::string::npos);
+    EXPECT_EQ(csv.errors[2].line, 7u);
+}
+
+TEST_F(SenderTest, BulkSendsFiftyPerCallTagsEachRowAndResumes) {
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "welcome";
+    req.file_key = bulk_file_key("file");
+    for (std::size_t i = 0; i < 120; ++i)
+        req.rows.push_back({i + 2, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    req.rows.push_back({200, "reject@example.com", "{}", {}});
+    req.rows.push_back({201, "gone@example.com", "{}", {}});
+    suppress("gone@example.com", core::SuppressionReason::complaint);
+    std::vector<std::size_t> progress;
+    auto results = sender.send_bulk(req, [&](std::size_t done, std::size_t) { progress.push_back(done); });
+    ASSERT_EQ(results.size(), 122u);
+    ASSERT_EQ(ses.bulk_calls.size(), 3u);
+    EXPECT_EQ(ses.bulk_calls[0].entries.size(), 50u);
+    EXPECT_EQ(ses.bulk_calls[2].entries.size(), 21u);
+    const auto& tags = ses.bulk_calls[0].entries[0].replacement_tags;
+    EXPECT_EQ(tags.back().first, core::k_send_id_tag);
+    EXPECT_EQ(tags.back().second, results[0].send_id);
+    EXPECT_EQ(results[0].outcome, BulkOutcome::sent);
+    EXPECT_EQ(stored(results[0].send_id).status, SendStatus::sent);
+    EXPECT_EQ(results[120].outcome, BulkOutcome::failed);
+    EXPECT_NE(results[120].detail.find("MESSAGE_REJECTED"), std::string::npos);
+    EXPECT_EQ(results[121].outcome, BulkOutcome::suppressed);
+    EXPECT_EQ(progress.back(), 122u);
+
+    // Re-running the same file sends only the failed row again.
+    auto again = sender.send_bulk(req);
+    EXPECT_EQ(ses.bulk_calls.size(), 4u);
+    EXPECT_EQ(ses.bulk_calls[3].entries.size(), 1u);
+    EXPECT_EQ(again[0].outcome, BulkOutcome::already_sent);
+    EXPECT_EQ(again[0].send_id, results[0].send_id);
+}
+
+TEST_F(SenderTest, BulkCallWithUnknownOutcomeLeavesTheRowsInDoubt) {
+    class Timeout final : public SesApi {
+    public:
+        int calls = 0;
+        aws::Result<std::string> send_email(const aws::SendEmailRequest&) override { return std::string("x"); }
+        aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+        aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest&) override {
+            ++calls;
+            return aws::fail(aws::ErrorKind::timeout, "read timeout");
+        }
+    } timeout;
+    Sender s(*db, timeout, unlimited, clock, sleeper, ids);
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "t";
+    req.file_key = "k";
+    req.rows.push_back({2, "a@example.com", "{}", {}});
+    auto first = s.send_bulk(req);
+    EXPECT_EQ(first[0].outcome, BulkOutcome::in_doubt);
+    EXPECT_EQ(stored(first[0].send_id).status, SendStatus::queued);
+    auto again = s.send_bulk(req);
+    EXPECT_EQ(again[0].outcome, BulkOutcome::in_doubt);
+    EXPECT_EQ(timeout.calls, 1);
 }
 
 }  // namespace

@@ -23,6 +23,10 @@ struct Sending {
     std::string rate_source;  // "GetAccount" or why the fallback was used
 };
 
-Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed);
+// The sender's options from configuration (suppression.soft_bounce_*). Errors
+// (ErrorKind::config) name the setting that is out of range.
+util::Result<sender::SenderOptions> sender_options(const config::Config& c);
+
+Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options = {});
 
 }  // namespace mailtrack::app

@@ -50,12 +50,17 @@ struct Call {
     std::string body;
     std::chrono::milliseconds timeout{0};  // 0 = transport default (long polls need more)
     ErrorParser parse_error = parse_json_error;
+    // False for calls that must not run twice (SendEmail, SendBulkEmail): after an error whose
+    // outcome is unknown (aws::outcome_unknown: timeout, dropped connection, 5xx) they are not
+    // retried; throttling and errors before the request was sent still are.
+    bool idempotent = true;
 };
 
 // Signs and sends calls to one service endpoint with the standard retry policy: retries
 // throttling, 5xx, timeouts and connection errors with full-jitter backoff up to
 // retry.max_attempts, within the shared retry budget; never client/auth/parse errors, except
-// one retry with fresh credentials after an expired-token error. Returns 2xx responses; any
+// one retry with fresh credentials after an expired-token error. Calls marked non-idempotent
+// are not retried when the service may have acted on them (Call::idempotent). Returns 2xx responses; any
 // other outcome is a typed Error. Thread-safe.
 class AwsClient {
 public:

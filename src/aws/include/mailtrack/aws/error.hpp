@@ -27,10 +27,19 @@ struct Error {
     std::string code;        // AWS error code, e.g. "QueueDoesNotExist"; may be empty
     std::string message;     // human text; never contains secrets
     std::string request_id;  // x-amzn-RequestId or the XML RequestId; may be empty
+    // True only when the transport knows no byte of the request left this host (name not
+    // resolved, connection refused, connect timeout): the service cannot have acted on it.
+    // False means "may have been sent", the safe default for anything not known.
+    bool request_not_sent = false;
 
     // "throttled: HTTP 429 Throttled: Rate exceeded (request id ...)"
     std::string describe() const;
 };
+
+// True when the service may have acted on the request although no success came back: a
+// timeout or a dropped connection after (part of) the request was sent, or a 5xx. Repeating a
+// non-idempotent call (SendEmail) after such an error can do it twice.
+bool outcome_unknown(const Error& e) noexcept;
 
 template <typename T>
 using Result = util::Expected<T, Error>;

@@ -111,8 +111,10 @@ struct SuppressedPage {
 // The JSON body SendEmail sends for `request` (exposed so tests can compare it with botocore's).
 std::string send_email_body(const SendEmailRequest& request);
 
-// Amazon SES v2 over REST-JSON (signing name "ses"). SendEmail is not idempotent: a retry after
-// a timeout can send twice. Thread-safe.
+// Amazon SES v2 over REST-JSON (signing name "ses"). SendEmail and SendBulkEmail are not
+// idempotent (a retry after a timeout can send twice), so they are retried only after errors
+// that prove SES did not act (throttling, nothing sent); an error with aws::outcome_unknown()
+// means the email may have gone out. Thread-safe.
 class SesV2Client {
 public:
     SesV2Client(ClientContext context, ServiceEndpoint endpoint);
@@ -132,7 +134,8 @@ public:
     const ServiceEndpoint& endpoint() const noexcept { return m_client.endpoint(); }
 
 private:
-    Result<std::string> call(std::string method, std::string path, std::string query, std::string body);
+    Result<std::string> call(std::string method, std::string path, std::string query, std::string body,
+                             bool idempotent = true);
     AwsClient m_client;
 };
 

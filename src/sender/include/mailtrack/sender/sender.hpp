@@ -16,6 +16,7 @@
 #include "mailtrack/aws/retry.hpp"
 #include "mailtrack/core/state.hpp"
 #include "mailtrack/mime/mime.hpp"
+#include "mailtrack/sender/bulk.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
 #include "mailtrack/sender/ses_api.hpp"
 #include "mailtrack/store/store.hpp"
@@ -62,8 +63,10 @@ struct SendResult {
 enum class SendErrorKind {
     invalid_request,  // the request is malformed (address, tag, header, content); nothing recorded
     all_suppressed,   // every recipient is suppressed (and no force); nothing recorded or sent
-    in_doubt,         // the idempotency key names a send whose SES call has no recorded outcome
-    ses,              // SES (or the way to it) failed; the send is recorded as failed
+    in_doubt,         // SES may have accepted it (timeout, dropped connection, 5xx, unreadable answer),
+                      // or the idempotency key names such a send: it stays queued, unsent again,
+                      // until an event tagged with its send id reconciles it
+    ses,              // SES refused (or was never reached); the send is recorded as failed
     storage,          // the store failed before SES was called; nothing was sent
 };
 
@@ -89,9 +92,19 @@ private:
     std::mt19937_64 m_random;
 };
 
+// An address with `limit` soft bounces among its last `window_sends` messages, counted back
+// only to its most recent delivery, is suppressed (reason soft_bounce_policy) for
+// `expiry_days` before the next send to it. limit <= 0 turns the policy off.
+struct SoftBouncePolicy {
+    int limit = 3;
+    int window_sends = 5;
+    int expiry_days = 14;
+};
+
 struct SenderOptions {
     int max_throttle_retries = 4;  // extra attempts after SES throttled a send (beyond the client's own)
     std::chrono::milliseconds throttle_backoff{1000};  // doubled after each throttled attempt
+    SoftBouncePolicy soft_bounce;
 };
 
 // Sends email through SES with tracking. Borrowed references must outlive the Sender.
@@ -104,6 +117,11 @@ public:
     // Validates, refuses or skips suppressed recipients (see SendRequest::force), records the
     // send (status queued), calls SES with the send id tag, then records the outcome.
     //
+    // Soft-bounce policy (SenderOptions::soft_bounce): checked here for every recipient not
+    // already suppressed, from the statuses the event path recorded -- which do not depend on
+    // the order events arrived in -- so an address over the limit is put on the suppression
+    // list (with its expiry) and then treated like any suppressed address.
+    //
     // Suppression policy: suppressed recipients are left out and listed in SendResult::skipped;
     // the others still get the email. Only when every recipient is suppressed is the send
     // refused (all_suppressed, naming them) -- before anything is recorded or sent.
@@ -114,7 +132,20 @@ public:
     // (another process is sending it, or one died mid-call: SES may have accepted it).
     SendOutcome send(const SendRequest& request);
 
+    // Sends a template to every row with SendBulkEmail, 50 destinations per call, paced by the
+    // rate limiter (one token per destination). Each row is recorded as its own send (idempotency
+    // key "bulk:<file_key>:<line>", send id tag per destination) before the call, so a re-run
+    // skips rows already sent (already_sent), leaves rows in doubt alone (in_doubt), and retries
+    // failed ones. Suppressed rows (soft-bounce policy included) are skipped unless force.
+    // Returns one result per row, in row order; errors of one row never stop the others.
+    std::vector<BulkRowResult> send_bulk(const BulkRequest& request, const BulkProgress& progress = {});
+
 private:
+    // Suppresses `address` (and returns the entry) when the soft-bounce policy says so.
+    // `expired` is the address's expired suppression entry, if any.
+    util::Result<std::optional<core::Suppression>> apply_soft_bounce_policy(
+        const std::string& address, const std::optional<core::Suppression>& expired, util::UnixMillis now);
+
     store::Store& m_store;
     SesApi& m_ses;
     RateLimiter& m_limiter;

@@ -11,6 +11,8 @@ public:
     // Returns the SES message id.
     virtual aws::Result<std::string> send_email(const aws::SendEmailRequest& request) = 0;
     virtual aws::Result<aws::SesAccount> get_account() = 0;
+    // One result per entry, in order.
+    virtual aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& request) = 0;
 };
 
 class SesV2Api final : public SesApi {
@@ -18,6 +20,7 @@ public:
     explicit SesV2Api(aws::SesV2Client& client) : m_client(client) {}
     aws::Result<std::string> send_email(const aws::SendEmailRequest& request) override;
     aws::Result<aws::SesAccount> get_account() override;
+    aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& request) override;
 
 private:
     aws::SesV2Client& m_client;
