@@ -50,6 +50,7 @@ struct Call {
     std::string body;
     std::chrono::milliseconds timeout{0};  // 0 = transport default (long polls need more)
     ErrorParser parse_error = parse_json_error;
+    const std::atomic<bool>* cancel = nullptr;  // see HttpRequest::cancel; cancelled calls are not retried
 };
 
 // Signs and sends calls to one service endpoint with the standard retry policy: retries
