@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
@@ -87,16 +88,28 @@ class WorkerProcesses(unittest.TestCase):
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
 
-    def start_worker(self, *extra):
+    def start_worker(self, *extra, stdout=subprocess.DEVNULL):
         return subprocess.Popen([ARGS.binary, "worker", "--db", self.db, "--set", "worker.queue_urls=" + self.queue,
                                  "--set", "worker.wait_time_s=1", "--set", "worker.visibility_timeout_s=3",
                                  "--set", "worker.linger_ms=5", "--set", "log.level=warn", *extra],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
 
     def stop(self, proc):
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
+        return out, err
+
+    def stored_events(self):
+        if not os.path.exists(self.db):
+            return 0
+        con = sqlite3.connect(self.db, timeout=0.1)
+        try:
+            return con.execute("SELECT count(*) FROM events").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+        finally:
+            con.close()
 
     def wait_drained(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -113,7 +126,7 @@ class WorkerProcesses(unittest.TestCase):
             w = self.start_worker()
             time.sleep(rng.uniform(0.2, 1.2))
             w.kill()
-            w.wait()
+            w.communicate()
         w = self.start_worker()
         self.wait_drained()
         self.stop(w)
@@ -137,9 +150,7 @@ class WorkerProcesses(unittest.TestCase):
         self.publish_all()
         w = self.start_worker()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if os.path.exists(self.db) and sum(len(v) for k, v in store_state(self.db).items() if k == "events") > 200:
-                break
+        while time.monotonic() < deadline and self.stored_events() <= 200:
             time.sleep(0.05)
         self.stop(w)
         stored = len(store_state(self.db)["events"])
@@ -147,6 +158,52 @@ class WorkerProcesses(unittest.TestCase):
         self.assertLess(stored, len(self.docs), "the worker should have been stopped mid-stream")
         # Every message whose event is committed is gone from the queue, and nothing else is.
         self.assertEqual(stored + visible + hidden, len(self.docs))
+
+    def test_store_outage_mid_run_then_recovery_loses_nothing(self):
+        self.publish_all()
+        w = self.start_worker("--stats-interval", "1", "--set", "store.sqlite_busy_timeout_ms=100",
+                              stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and self.stored_events() <= 100:
+            time.sleep(0.05)
+        # Another writer holds the database for 3 s: the worker's transactions fail as unavailable.
+        con = sqlite3.connect(self.db, timeout=10, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        time.sleep(3)
+        con.execute("ROLLBACK")
+        con.close()
+        self.wait_drained()
+        out, err = self.stop(w)
+        self.assertIn("store unavailable", err)
+        self.assertIn("events ", out)  # the --stats-interval lines
+        self.assertEqual(store_state(self.db), self.reference)
+
+    def test_cli_setup_prints_toml_and_dlq_inspect_and_redrive(self):
+        name = "mt-cli-%d" % os.getpid()
+        text = mailtrack("setup", "--queue-name", name, "--dlq-name", name + "-dlq", "--topic-name", name).stdout
+        conf = tomllib.loads(text)
+        queue, dlq = conf["worker"]["queue_urls"][0], conf["worker"]["dlq_url"]
+        self.assertTrue(conf["sns"]["events_topic_arn"].endswith(":" + name))
+        self.queue = queue
+        poison = ["not json", '{"eventType":"Bounce","mail":{}}', "[1]"]
+        client = sqs()
+        for p in poison:
+            client.send_message(QueueUrl=queue, MessageBody=p)
+        w = self.start_worker("--set", "worker.queue_urls=" + queue, "--set", "worker.dlq_url=" + dlq,
+                              "--set", "worker.max_receive_count=1")
+        self.wait_drained()
+        self.stop(w)
+        where = ["--set", "worker.queue_urls=" + queue, "--set", "worker.dlq_url=" + dlq]
+        letters = json.loads(mailtrack("dlq", "inspect", "--json", *where).stdout)
+        self.assertEqual(sorted(d["body"] for d in letters), sorted(poison))
+        for d in letters:
+            self.assertTrue(d["parse_error"], d)
+            self.assertTrue(d["reject_reason"], d)
+        human = mailtrack("dlq", "inspect", *where).stdout
+        self.assertIn("3 dead letter(s)", human)
+        moved = json.loads(mailtrack("dlq", "redrive", "--json", *where).stdout)
+        self.assertEqual(moved["moved"], 3)
+        self.assertEqual(self.depth(), (3, 0))
 
 
 if __name__ == "__main__":
