@@ -100,6 +100,7 @@ Result<HttpResponse> AwsClient::send(const Call& call) {
         request.headers.push_back({"User-Agent", "mailtrack/0.1"});
         request.body = call.body;
         request.timeout = call.timeout;
+        request.cancel = call.cancel;
 
         auto response = m_context.transport.send(request);
         Error error;

@@ -35,8 +35,16 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 ErrorKind kind_of(CURLcode code) {
     switch (code) {
         case CURLE_OPERATION_TIMEDOUT: return ErrorKind::timeout;
+        case CURLE_ABORTED_BY_CALLBACK: return ErrorKind::cancelled;
         default: return ErrorKind::connection;
     }
+}
+
+// libcurl calls this at least once a second while a transfer is idle, so a cancel flag set
+// during a long poll ends it within about a second.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+    return cancel->load(std::memory_order_relaxed) ? 1 : 0;
 }
 
 struct SlistDeleter {
@@ -113,6 +121,11 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+    if (request.cancel != nullptr) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel));
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (request.method == "GET" && request.body.empty()) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (request.method == "HEAD") {

@@ -11,6 +11,7 @@ std::string_view to_string(ErrorKind kind) noexcept {
         case ErrorKind::client: return "client";
         case ErrorKind::server: return "server";
         case ErrorKind::parse: return "parse";
+        case ErrorKind::cancelled: return "cancelled";
     }
     return "?";
 }
@@ -47,7 +48,8 @@ util::Error to_util_error(const Error& e) {
         case ErrorKind::server: k = util::ErrorKind::io; break;
         case ErrorKind::auth: k = util::ErrorKind::config; break;
         case ErrorKind::client: k = e.http_status == 404 ? util::ErrorKind::not_found : util::ErrorKind::invalid_input; break;
-        case ErrorKind::parse: k = util::ErrorKind::internal; break;
+        case ErrorKind::parse:
+        case ErrorKind::cancelled: k = util::ErrorKind::internal; break;
     }
     return util::Error{k, "AWS " + e.describe()};
 }

@@ -21,7 +21,8 @@ bool is_retryable(const Error& e) noexcept {
         case ErrorKind::server: return true;
         case ErrorKind::auth:
         case ErrorKind::client:
-        case ErrorKind::parse: return false;
+        case ErrorKind::parse:
+        case ErrorKind::cancelled: return false;
     }
     return false;
 }

@@ -86,13 +86,14 @@ std::optional<std::int64_t> SqsMessage::sent_timestamp() const { return to_int(a
 SqsClient::SqsClient(ClientContext context, ServiceEndpoint endpoint) : m_client(context, std::move(endpoint)) {}
 
 Result<std::string> SqsClient::call(std::string_view operation, const std::string& body,
-                                    std::chrono::milliseconds timeout) {
+                                    std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     Call c;
     c.headers = {{"Content-Type", "application/x-amz-json-1.0"},
                  {"X-Amz-Target", "AmazonSQS." + std::string(operation)},
                  {"x-amzn-query-mode", "true"}};  // ask for x-amzn-query-error codes, as botocore does
     c.body = body;
     c.timeout = timeout;
+    c.cancel = cancel;
     c.parse_error = parse_json_error;
     auto r = m_client.send(c);
     if (!r) return util::Unexpected(std::move(r).error());
@@ -106,7 +107,7 @@ Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageR
     if (!req.message_attribute_names.empty()) j["MessageAttributeNames"] = req.message_attribute_names;
     // The long poll holds the request open for up to wait_seconds: allow that plus a margin.
     const auto timeout = req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
-    auto body = call("ReceiveMessage", j.dump(), timeout);
+    auto body = call("ReceiveMessage", j.dump(), timeout, req.cancel);
     if (!body) return util::Unexpected(std::move(body).error());
     auto parsed = detail::parse_json_body(*body, "ReceiveMessage");
     if (!parsed) return util::Unexpected(std::move(parsed).error());

@@ -22,6 +22,7 @@
 #include "mailtrack/core/reputation.hpp"
 #include "mailtrack/util/log.hpp"
 #include "mailtrack/util/time.hpp"
+#include "queue_commands.hpp"
 #include "table.hpp"
 
 extern char** environ;
@@ -919,11 +920,45 @@ int run(int argc, char** argv) {
     stats->add_option("--since", stats_since, "only messages sent since (ISO time, or 24h, 7d ...)");
     stats->callback([&] { action = [&] { return cmd_stats(g, stats_since); }; });
 
-    // `mailtrack worker` (issue 4) is not registered yet: it needs the SQS QueueClient of the AWS
-    // layer. Its shape: app::worker_options(config) -> worker::Worker(options, SqsQueueClient,
-    // *app::open_store(config), SystemClock, RealSleeper, MetricsRegistry); a sigwait thread turns
-    // the first SIGTERM/SIGINT into request_stop(graceful) and a second into immediate;
-    // --stats-interval (worker.stats_interval_s) prints worker::summary_line() periodically.
+    std::int64_t stats_interval = -1;
+    auto* worker_cmd = cli.add_subcommand("worker", "consume SES events from SQS into the store until SIGTERM/SIGINT");
+    add_common(worker_cmd);
+    worker_cmd->add_option("--stats-interval", stats_interval,
+                           "print a one-line summary every N seconds (default worker.stats_interval_s; 0: never)");
+    worker_cmd->callback([&] { action = [&] { return cmd_worker(load_config(g), stats_interval); }; });
+
+    app::PipelineSpec setup_spec;
+    auto* setup = cli.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
+    add_common(setup);
+    setup->add_option("--topic-name", setup_spec.topic_name, "SNS topic name")->capture_default_str();
+    setup->add_option("--queue-name", setup_spec.queue_name, "SQS queue name")->capture_default_str();
+    setup->add_option("--dlq-name", setup_spec.dlq_name, "dead-letter queue name")->capture_default_str();
+    setup->add_flag("--raw", setup_spec.raw_delivery, "raw message delivery (no SNS envelope)");
+    setup->callback([&] {
+        action = [&] {
+            const auto c = load_config(g);
+            setup_spec.max_receive_count = static_cast<int>(c.integer("worker.max_receive_count"));
+            setup_spec.visibility_timeout_s = static_cast<int>(c.integer("worker.visibility_timeout_s"));
+            return cmd_setup(c, setup_spec, g.json);
+        };
+    });
+
+    std::string dlq_url, dlq_target;
+    std::size_t dlq_limit = 100;
+    auto* dlq = cli.add_subcommand("dlq", "the dead-letter queue");
+    dlq->require_subcommand(1);
+    auto* dlq_inspect = dlq->add_subcommand("inspect", "show dead letters with the parse error of each (nothing deleted)");
+    add_common(dlq_inspect);
+    dlq_inspect->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
+    dlq_inspect->add_option("--limit", dlq_limit, "at most this many")->capture_default_str();
+    dlq_inspect->callback([&] { action = [&] { return cmd_dlq_inspect(load_config(g), dlq_url, dlq_limit, g.json); }; });
+    auto* dlq_redrive = dlq->add_subcommand("redrive", "move dead letters back into the main queue");
+    add_common(dlq_redrive);
+    dlq_redrive->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
+    dlq_redrive->add_option("--to", dlq_target, "target queue (default the first of worker.queue_urls)");
+    dlq_redrive->add_option("--limit", dlq_limit, "at most this many")->capture_default_str();
+    dlq_redrive->callback(
+        [&] { action = [&] { return cmd_dlq_redrive(load_config(g), dlq_url, dlq_target, dlq_limit, g.json); }; });
 
     auto* cfg = cli.add_subcommand("config", "configuration");
     cfg->require_subcommand(1);

@@ -666,6 +666,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
 Result<ApplyResult> SqliteStore::apply(std::span<const core::SesEvent> events) {
     Impl& s = *m_impl;
     if (events.empty()) return ApplyResult{};
+    // A SELECT left on SQLITE_ROW by the previous transaction keeps this connection's read
+    // snapshot open; once another process commits, BEGIN IMMEDIATE then fails with
+    // SQLITE_BUSY_SNAPSHOT ("database is locked") for ever. Reset every statement first.
+    for (sqlite3_stmt* st = sqlite3_next_stmt(s.db, nullptr); st != nullptr; st = sqlite3_next_stmt(s.db, st)) {
+        sqlite3_reset(st);
+    }
     s.begin.reset();
     if (auto r = s.run(s.begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
     auto result = s.apply_in_transaction(events);

@@ -17,6 +17,7 @@ enum class ErrorKind {
     client,      // the request was invalid (4xx validation errors, not found, ...)
     server,      // 5xx or a transient service-side error code
     parse,       // the response (or a local credentials source) could not be understood
+    cancelled,   // the caller cancelled the request while it was in progress (never retried)
 };
 
 std::string_view to_string(ErrorKind kind) noexcept;

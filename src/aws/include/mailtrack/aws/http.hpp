@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@ struct HttpRequest {
     std::string body;
     // Total time allowed for this request; 0 = the transport's default.
     std::chrono::milliseconds timeout{0};
+    // When set and it becomes true while the request is in progress, the transport abandons
+    // it (within about a second) and returns ErrorKind::cancelled. Must outlive send().
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

@@ -1,0 +1,61 @@
+// The queue's own ceiling for bench/worker_bench.py: `threads` loops of ReceiveMessage (10,
+// long poll) + DeleteMessageBatch, no processing, until `expect` messages are deleted.
+// Prints one JSON line: {"deleted":N,"seconds":S,"per_second":R,"calls":C}.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mailtrack/aws/credentials.hpp"
+#include "mailtrack/aws/curl_transport.hpp"
+#include "mailtrack/aws/sqs.hpp"
+
+using namespace mailtrack;
+
+int main(int argc, char** argv) {
+    if (argc < 5) {
+        std::cerr << "usage: sqs_ceiling ENDPOINT QUEUE_URL THREADS EXPECT\n";
+        return 2;
+    }
+    const std::string endpoint = argv[1], queue = argv[2];
+    const int threads = std::atoi(argv[3]);
+    const long expect = std::atol(argv[4]);
+    util::SystemClock clock;
+    aws::CurlTransport transport;
+    aws::StaticCredentialsProvider creds{aws::Credentials{"test", "test", "", std::nullopt, "bench"}};
+    aws::ThreadSleeper sleeper;
+    aws::RandomJitter jitter{1};
+    aws::RetryOptions retry;
+    aws::RetryQuota quota{retry};
+    aws::SqsClient sqs({transport, creds, clock, sleeper, jitter, quota, retry}, {endpoint, "us-east-1", "sqs"});
+
+    std::atomic<long> deleted{0}, calls{0};
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            while (deleted.load() < expect) {
+                aws::ReceiveMessageRequest req;
+                req.queue_url = queue;
+                req.wait_seconds = 1;
+                req.message_attribute_names.clear();
+                auto got = sqs.receive_message(req);
+                ++calls;
+                if (!got || got->empty()) continue;
+                std::vector<aws::DeleteEntry> entries;
+                for (std::size_t i = 0; i < got->size(); ++i) entries.push_back({std::to_string(i), (*got)[i].receipt_handle});
+                auto d = sqs.delete_message_batch(queue, entries);
+                ++calls;
+                if (d) deleted += static_cast<long>(d->successful.size());
+            }
+        });
+    }
+    for (auto& t : pool) t.join();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "{\"deleted\":" << deleted.load() << ",\"seconds\":" << s << ",\"per_second\":" << static_cast<double>(deleted.load()) / s
+              << ",\"calls\":" << calls.load() << "}\n";
+    return 0;
+}

@@ -1,0 +1,98 @@
+#include "mailtrack/app/dead_letters.hpp"
+
+#include <set>
+
+#include "mailtrack/ses/event_parser.hpp"
+
+namespace mailtrack::app {
+namespace {
+
+// Long enough to list the queue without seeing a message twice; inspect gives them back at once.
+constexpr int k_inspect_visibility_s = 60;
+
+util::Unexpected<util::Error> aws_failure(const char* what, const aws::Error& e) {
+    util::Error u = aws::to_util_error(e);
+    u.message = std::string(what) + ": " + u.message;
+    return util::Unexpected(std::move(u));
+}
+
+std::string attribute(const aws::SqsMessage& m, const char* name) {
+    const auto it = m.message_attributes.find(name);
+    return it == m.message_attributes.end() ? std::string() : it->second.string_value;
+}
+
+util::Result<std::vector<aws::SqsMessage>> receive_batch(aws::SqsClient& sqs, const std::string& url, int visibility) {
+    aws::ReceiveMessageRequest req;
+    req.queue_url = url;
+    req.max_messages = 10;
+    req.wait_seconds = 1;  // a short wait rides over an empty answer from one of SQS's hosts
+    req.visibility_timeout = visibility;
+    auto r = sqs.receive_message(req);
+    if (!r) return aws_failure("ReceiveMessage", r.error());
+    return std::move(*r);
+}
+
+}  // namespace
+
+util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                           std::size_t limit, std::size_t max_document_bytes) {
+    ses::EventParser parser(max_document_bytes);
+    std::vector<DeadLetter> out;
+    std::vector<aws::VisibilityEntry> give_back;
+    std::set<std::string> seen;
+    util::Result<void> failure;
+    while (out.size() < limit) {
+        auto batch = receive_batch(sqs, dlq_url, k_inspect_visibility_s);
+        if (!batch) {
+            failure = util::Unexpected(std::move(batch).error());
+            break;
+        }
+        if (batch->empty()) break;
+        bool fresh = false;
+        for (auto& m : *batch) {
+            give_back.push_back({std::to_string(give_back.size()), m.receipt_handle, 0});
+            if (!seen.insert(m.message_id).second || out.size() >= limit) continue;
+            fresh = true;
+            DeadLetter d;
+            d.message_id = m.message_id;
+            d.receive_count = m.receive_count().value_or(0);
+            d.reject_reason = attribute(m, "mailtrack.reject_reason");
+            d.source_queue = attribute(m, "mailtrack.source_queue");
+            d.source_message_id = attribute(m, "mailtrack.source_message_id");
+            if (auto e = parser.parse(m.body); !e) d.parse_error = e.error().describe();
+            d.body = std::move(m.body);
+            out.push_back(std::move(d));
+        }
+        if (!fresh) break;
+    }
+    for (std::size_t i = 0; i < give_back.size(); i += 10) {
+        std::vector<aws::VisibilityEntry> chunk(give_back.begin() + static_cast<std::ptrdiff_t>(i),
+                                                give_back.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10, give_back.size())));
+        // Best effort: a message not given back becomes visible after k_inspect_visibility_s anyway.
+        (void)sqs.change_message_visibility_batch(dlq_url, chunk);
+    }
+    if (!failure) return util::Unexpected(std::move(failure).error());
+    return out;
+}
+
+util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                 const std::string& queue_url, std::size_t limit) {
+    RedriveReport report;
+    while (report.moved < limit) {
+        auto batch = receive_batch(sqs, dlq_url, 60);
+        if (!batch) return util::Unexpected(std::move(batch).error());
+        if (batch->empty()) break;
+        for (const auto& m : *batch) {
+            if (report.moved >= limit) break;  // the rest reappear after the short visibility timeout
+            aws::SendMessageRequest send;
+            send.queue_url = queue_url;
+            send.body = m.body;
+            if (auto r = sqs.send_message(send); !r) return aws_failure("SendMessage", r.error());
+            if (auto r = sqs.delete_message(dlq_url, m.receipt_handle); !r) return aws_failure("DeleteMessage", r.error());
+            ++report.moved;
+        }
+    }
+    return report;
+}
+
+}  // namespace mailtrack::app

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mailtrack/aws/sqs.hpp"
+#include "mailtrack/util/error.hpp"
+
+namespace mailtrack::app {
+
+// One message of a dead-letter queue, as `mailtrack dlq inspect` shows it.
+struct DeadLetter {
+    std::string message_id;
+    std::int64_t receive_count = 0;  // receives in the dead-letter queue, this one included
+    std::string body;
+    // Why it does not apply now: the parser's error for its body today, or empty when it parses
+    // (then it died of something else, e.g. the store refusing its event, and a redrive will apply it).
+    std::string parse_error;
+    // What the worker recorded when it moved the message (message attributes mailtrack.*);
+    // empty for messages the queue's redrive policy moved.
+    std::string reject_reason;
+    std::string source_queue;
+    std::string source_message_id;
+};
+
+// Receives up to `limit` messages of `dlq_url` for a look, then makes them visible again at
+// once: nothing is deleted. Each body is parsed with ses::EventParser to report its error.
+util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                           std::size_t limit, std::size_t max_document_bytes);
+
+struct RedriveReport {
+    std::size_t moved = 0;
+};
+
+// Moves up to `limit` messages from `dlq_url` to `queue_url`: SendMessage of the same body,
+// then delete from the dead-letter queue (a crash in between leaves a copy in both, which the
+// store's event identity makes harmless). Errors stop the redrive; what was moved stays moved.
+util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                 const std::string& queue_url, std::size_t limit);
+
+}  // namespace mailtrack::app

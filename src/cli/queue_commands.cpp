@@ -1,0 +1,184 @@
+#include "queue_commands.hpp"
+
+#include <fmt/core.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/dead_letters.hpp"
+#include "mailtrack/app/sqs_queue_client.hpp"
+#include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/app/worker_options.hpp"
+#include "mailtrack/util/log.hpp"
+#include "mailtrack/worker/metrics.hpp"
+#include "mailtrack/worker/sleeper.hpp"
+#include "mailtrack/worker/worker.hpp"
+
+namespace mailtrack::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int k_exit_ok = 0;
+constexpr int k_exit_failure = 1;
+
+int failure(const std::string& message) {
+    std::cerr << "mailtrack: " << message << "\n";
+    return k_exit_failure;
+}
+
+std::string toml_string(const std::string& s) { return json(s).dump(); }  // JSON escapes are valid TOML basic strings
+
+}  // namespace
+
+int cmd_worker(const config::Config& c, std::int64_t stats_interval_s) {
+    auto options = app::worker_options(c);
+    if (!options) return failure(options.error().describe());
+    if (options->queue_urls.empty()) return failure("worker.queue_urls is empty: run `mailtrack setup` or set it");
+    if (stats_interval_s < 0) stats_interval_s = c.integer("worker.stats_interval_s");
+
+    // Block the stop signals before any thread starts, so every thread inherits the mask and
+    // only this one takes them (sigtimedwait below): Worker::request_stop is not async-signal-safe.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    auto store = app::open_store(c);
+    if (!store) return failure(store.error().describe());
+    auto aws = app::make_aws_services(c, aws::process_environment());
+    if (!aws) return failure(aws.error().describe());
+    app::SqsQueueClient queue(*(*aws)->sqs);
+    worker::RealSleeper sleeper;
+    worker::MetricsRegistry metrics;
+    worker::Worker w(*options, queue, **store, (*aws)->clock, sleeper, metrics);
+    if (auto started = w.start(); !started) return failure(started.error().describe());
+
+    std::atomic<bool> finished{false};
+    std::optional<std::thread> joiner;
+    int signals = 0;
+    auto last_stats = std::chrono::steady_clock::now();
+    auto previous = metrics.snapshot();
+    while (!finished.load()) {
+        timespec tick{0, 200'000'000};
+        const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+        if (sig == SIGTERM || sig == SIGINT) {
+            ++signals;
+            const char* name = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+            if (signals == 1) {
+                util::log::info("worker stopping: finishing in-flight work", {{"signal", name}});
+                w.request_stop(worker::StopMode::graceful);
+                joiner.emplace([&] {
+                    w.wait();
+                    finished.store(true);
+                });
+            } else {
+                util::log::warn("worker stopping at once: uncommitted messages reappear after their visibility timeout",
+                                {{"signal", name}});
+                w.request_stop(worker::StopMode::immediate);
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (stats_interval_s > 0 && now - last_stats >= std::chrono::seconds(stats_interval_s)) {
+            auto snap = metrics.snapshot();
+            std::cout << worker::summary_line(snap, &previous,
+                                              std::chrono::duration_cast<std::chrono::milliseconds>(now - last_stats))
+                      << std::endl;
+            previous = std::move(snap);
+            last_stats = now;
+        }
+    }
+    joiner->join();
+    util::log::info("worker stopped", {{"in_flight", static_cast<std::int64_t>(w.in_flight())}});
+    if (stats_interval_s > 0) {
+        std::cout << worker::summary_line(metrics.snapshot(), nullptr, std::chrono::milliseconds(0)) << std::endl;
+    }
+    return signals > 1 ? k_exit_failure : k_exit_ok;
+}
+
+int cmd_setup(const config::Config& c, app::PipelineSpec spec, bool as_json) {
+    auto aws = app::make_aws_services(c, aws::process_environment());
+    if (!aws) return failure(aws.error().describe());
+    auto p = app::set_up_pipeline(*(*aws)->sqs, *(*aws)->sns, spec);
+    if (!p) return failure("setup: " + p.error().describe());
+    if (as_json) {
+        std::cout << json{{"topic_arn", p->topic_arn},
+                          {"queue_url", p->queue_url},
+                          {"queue_arn", p->queue_arn},
+                          {"dlq_url", p->dlq_url},
+                          {"dlq_arn", p->dlq_arn},
+                          {"subscription_arn", p->subscription_arn},
+                          {"raw_delivery", p->raw_delivery}}
+                         .dump()
+                  << "\n";
+    } else {
+        std::cout << "# mailtrack setup: SES events topic -> SQS queue (dead-letter queue after "
+                  << spec.max_receive_count << " receives)\n"
+                  << "# subscription " << p->subscription_arn << (p->raw_delivery ? " (raw delivery)" : " (SNS envelope)")
+                  << "\n[worker]\nqueue_urls = [" << toml_string(p->queue_url) << "]\ndlq_url = "
+                  << toml_string(p->dlq_url) << "\n\n[sns]\nevents_topic_arn = " << toml_string(p->topic_arn) << "\n";
+    }
+    return k_exit_ok;
+}
+
+int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t limit, bool as_json) {
+    if (dlq_url.empty()) dlq_url = c.text("worker.dlq_url");
+    if (dlq_url.empty()) return failure("no dead-letter queue: pass --queue-url or set worker.dlq_url");
+    auto aws = app::make_aws_services(c, aws::process_environment());
+    if (!aws) return failure(aws.error().describe());
+    auto letters = app::inspect_dead_letters(*(*aws)->sqs, dlq_url, limit,
+                                             static_cast<std::size_t>(c.integer("ingest.max_document_bytes")));
+    if (!letters) return failure(letters.error().describe());
+    if (as_json) {
+        json out = json::array();
+        for (const auto& d : *letters) {
+            out.push_back({{"message_id", d.message_id},
+                           {"receive_count", d.receive_count},
+                           {"parse_error", d.parse_error},
+                           {"reject_reason", d.reject_reason},
+                           {"source_queue", d.source_queue},
+                           {"source_message_id", d.source_message_id},
+                           {"body", d.body}});
+        }
+        std::cout << out.dump() << "\n";
+        return k_exit_ok;
+    }
+    for (const auto& d : *letters) {
+        std::cout << d.message_id << "  receives " << d.receive_count << "\n";
+        if (!d.source_message_id.empty()) std::cout << "  from      " << d.source_queue << " " << d.source_message_id << "\n";
+        if (!d.reject_reason.empty()) std::cout << "  rejected  " << d.reject_reason << "\n";
+        std::cout << "  now       " << (d.parse_error.empty() ? "parses (a redrive will apply it)" : d.parse_error) << "\n";
+        std::cout << "  body      " << d.body.substr(0, 160) << (d.body.size() > 160 ? "..." : "") << "\n";
+    }
+    std::cout << letters->size() << " dead letter(s)\n";
+    return k_exit_ok;
+}
+
+int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string queue_url, std::size_t limit,
+                    bool as_json) {
+    if (dlq_url.empty()) dlq_url = c.text("worker.dlq_url");
+    if (queue_url.empty()) {
+        const auto urls = c.list("worker.queue_urls");
+        if (!urls.empty()) queue_url = urls.front();
+    }
+    if (dlq_url.empty() || queue_url.empty()) {
+        return failure("redrive needs the dead-letter queue (worker.dlq_url) and a target (worker.queue_urls)");
+    }
+    auto aws = app::make_aws_services(c, aws::process_environment());
+    if (!aws) return failure(aws.error().describe());
+    auto r = app::redrive_dead_letters(*(*aws)->sqs, dlq_url, queue_url, limit);
+    if (!r) return failure(r.error().describe());
+    if (as_json) std::cout << json{{"moved", r->moved}, {"to", queue_url}}.dump() << "\n";
+    else std::cout << "moved " << r->moved << " message(s) to " << queue_url << "\n";
+    return k_exit_ok;
+}
+
+}  // namespace mailtrack::cli
