@@ -19,7 +19,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
 bool outcome_unknown(const Error& e) noexcept {
     switch (e.kind) {
         case ErrorKind::timeout:
-        case ErrorKind::connection: return !e.request_not_sent;
+        case ErrorKind::connection:
+        case ErrorKind::cancelled: return !e.request_not_sent;
         case ErrorKind::server: return true;
         case ErrorKind::throttled:
         case ErrorKind::auth:
