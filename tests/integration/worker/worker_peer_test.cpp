@@ -210,7 +210,7 @@ TEST_P(WorkerPeer, MessageReceivedTwiceAfterVisibilityExpiryIsAppliedOnce) {
     WorkerRun run(p);
     const auto n = static_cast<std::int64_t>(docs.size());
     EXPECT_TRUE(run.until(stack.queue, *store, [&] { return run.total(worker::metric::k_deleted) >= n; }));
-    EXPECT_EQ(run.total(worker::metric::k_duplicates), n);
+    EXPECT_GE(run.total(worker::metric::k_duplicates), n);  // at least once: under load one may come twice
     EXPECT_EQ(run.total(worker::metric::k_events_applied), 0);
     EXPECT_EQ(stored_events(*store), expected.unique_events);
     EXPECT_EQ(store::test::snapshot(*store, expected.message_ids, expected.addresses), expected.state);
