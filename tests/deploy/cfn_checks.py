@@ -125,6 +125,10 @@ CONTRACT = {
     "log": {"level": str, "format": str},
 }
 OPTIONAL = {"aws": {"sqs_endpoint_url", "sns_endpoint_url", "sesv2_endpoint_url"}}
+# Sections a config may carry but need not (defaults apply when absent).
+OPTIONAL_SECTIONS = {
+    "suppression": {"soft_bounce_limit": int, "soft_bounce_window_sends": int, "soft_bounce_expiry_days": int},
+}
 
 
 def check_config(path, rendered):
@@ -147,7 +151,14 @@ def check_config(path, rendered):
         extra = set(table) - set(keys) - OPTIONAL.get(section, set())
         if extra:
             errors.append(f"unknown keys in [{section}]: {', '.join(sorted(extra))}")
-    extra_sections = set(config) - set(CONTRACT)
+    for section, keys in OPTIONAL_SECTIONS.items():
+        table = config.get(section, {})
+        for key, value in table.items():
+            if key not in keys:
+                errors.append(f"unknown key {section}.{key}")
+            elif not isinstance(value, keys[key]):
+                errors.append(f"{section}.{key} should be {keys[key].__name__}")
+    extra_sections = set(config) - set(CONTRACT) - set(OPTIONAL_SECTIONS)
     if extra_sections:
         errors.append(f"unknown sections: {', '.join(sorted(extra_sections))}")
     if not errors:
