@@ -921,11 +921,23 @@ int run(int argc, char** argv) {
     stats->callback([&] { action = [&] { return cmd_stats(g, stats_since); }; });
 
     std::int64_t stats_interval = -1;
+    WorkerRun worker_run;
     auto* worker_cmd = cli.add_subcommand("worker", "consume SES events from SQS into the store until SIGTERM/SIGINT");
     add_common(worker_cmd);
     worker_cmd->add_option("--stats-interval", stats_interval,
                            "print a one-line summary every N seconds (default worker.stats_interval_s; 0: never)");
-    worker_cmd->callback([&] { action = [&] { return cmd_worker(load_config(g), stats_interval); }; });
+    worker_cmd->add_option("--metrics-file", worker_run.metrics_file,
+                           "rewrite this file with the metrics in Prometheus text format every second and at exit "
+                           "(e.g. for node_exporter's textfile collector)");
+    worker_cmd->add_option("--stop-after", worker_run.stop_after,
+                           "stop gracefully once N messages have been deleted (one-shot drains, benchmarks)")
+        ->check(CLI::PositiveNumber);
+    worker_cmd->callback([&] {
+        action = [&] {
+            worker_run.stats_interval_s = stats_interval;
+            return cmd_worker(load_config(g), worker_run);
+        };
+    });
 
     app::PipelineSpec setup_spec;
     auto* setup = cli.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
@@ -945,6 +957,7 @@ int run(int argc, char** argv) {
 
     std::string dlq_url, dlq_target;
     std::size_t dlq_limit = 100;
+    bool dlq_apply = false;
     auto* dlq = cli.add_subcommand("dlq", "the dead-letter queue");
     dlq->require_subcommand(1);
     auto* dlq_inspect = dlq->add_subcommand("inspect", "show dead letters with the parse error of each (nothing deleted)");
@@ -957,8 +970,17 @@ int run(int argc, char** argv) {
     dlq_redrive->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
     dlq_redrive->add_option("--to", dlq_target, "target queue (default the first of worker.queue_urls)");
     dlq_redrive->add_option("--limit", dlq_limit, "at most this many")->capture_default_str();
-    dlq_redrive->callback(
-        [&] { action = [&] { return cmd_dlq_redrive(load_config(g), dlq_url, dlq_target, dlq_limit, g.json); }; });
+    dlq_redrive
+        ->add_flag("--apply", dlq_apply,
+                   "apply the dead letters straight to the store instead of moving them to the main queue; "
+                   "those that still do not parse stay (exit status 2)")
+        ->excludes("--to");
+    dlq_redrive->callback([&] {
+        action = [&] {
+            if (dlq_apply) return cmd_dlq_apply(load_config(g), dlq_url, dlq_limit, g.json);
+            return cmd_dlq_redrive(load_config(g), dlq_url, dlq_target, dlq_limit, g.json);
+        };
+    });
 
     auto* cfg = cli.add_subcommand("config", "configuration");
     cfg->require_subcommand(1);

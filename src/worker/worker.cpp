@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "mailtrack/core/status.hpp"
@@ -127,6 +128,9 @@ struct Worker::Impl {
     std::uint64_t next_seq = 1;
     std::deque<Pending> pending;
     std::vector<std::deque<std::uint64_t>> to_delete;  // per queue
+    // Per queue, every tracked message by (visible_at, seq): the heartbeat finds what is due
+    // and when the next one is due without scanning everything in flight.
+    std::vector<std::set<std::pair<UnixMillis, std::uint64_t>>> by_visibility;
     std::size_t pollers_running = 0;
     bool committer_running = false;
     bool stopping = false;
@@ -165,8 +169,18 @@ struct Worker::Impl {
 
     void run_poller(std::size_t queue_index, int poller);
     void handle_poison(std::size_t queue_index, std::uint64_t seq, const QueueMessage& message, const util::Error& why);
+    void track_locked(std::uint64_t seq, Tracked t) {
+        by_visibility[t.queue].emplace(t.visible_at, seq);
+        tracked.emplace(seq, std::move(t));
+    }
+    void untrack_locked(std::uint64_t seq) {
+        const auto it = tracked.find(seq);
+        if (it == tracked.end()) return;
+        by_visibility[it->second.queue].erase({it->second.visible_at, seq});
+        tracked.erase(it);
+    }
     void abandon_locked(std::uint64_t seq) {
-        tracked.erase(seq);
+        untrack_locked(seq);
         update_in_flight_locked();
         poll_cv.notify_all();
     }
@@ -193,7 +207,7 @@ void Worker::Impl::register_metrics() {
         &metrics.histogram(metric::k_batch_size, exponential_buckets(1, 2, 12), {}, "events per store transaction");
     apply_seconds = &metrics.histogram(metric::k_apply_seconds, exponential_buckets(0.001, 2, 14), {},
                                        "duration of one store transaction");
-    event_age = &metrics.histogram(metric::k_event_age_seconds, exponential_buckets(0.25, 2, 18), {},
+    event_age = &metrics.histogram(metric::k_event_age_seconds, exponential_buckets(0.001, 2, 27), {},
                                    "commit time minus the SES event's own timestamp");
     for (int t = 0; t < core::k_event_type_count; ++t) {
         events_by_type.push_back(&metrics.counter(
@@ -262,7 +276,7 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             next_seq += messages.size();
             for (std::size_t i = 0; i < messages.size(); ++i) {
                 const QueueMessage& m = messages[i];
-                tracked.emplace(
+                track_locked(
                     first_seq + i,
                     Tracked{queue_index, m.message_id, m.receipt_handle, m.approximate_receive_count,
                             now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0});
@@ -432,11 +446,8 @@ void Worker::Impl::run_committer() {
 UnixMillis Worker::Impl::heartbeat_due_locked(std::size_t queue_index) const {
     if (!options.heartbeat) return std::numeric_limits<UnixMillis>::max();
     const auto half = std::chrono::milliseconds(options.visibility_timeout).count() / 2;
-    UnixMillis due = std::numeric_limits<UnixMillis>::max();
-    for (const auto& [seq, t] : tracked) {
-        if (t.queue == queue_index) due = std::min(due, t.visible_at - half);
-    }
-    return due;
+    const auto& index = by_visibility[queue_index];
+    return index.empty() ? std::numeric_limits<UnixMillis>::max() : index.begin()->first - half;
 }
 
 // Deletes up to 10 committed messages of the queue. Returns whether it did anything.
@@ -509,7 +520,7 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
     std::int64_t ok = 0;
     for (std::size_t i = 0; i < seqs.size(); ++i) {
         if (failed[i]) continue;
-        tracked.erase(seqs[i]);
+        untrack_locked(seqs[i]);
         ++ok;
     }
     deleted->add(ok);
@@ -529,17 +540,21 @@ bool Worker::Impl::heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_
     const auto half = std::chrono::milliseconds(options.visibility_timeout).count() / 2;
     std::vector<std::uint64_t> seqs;
     std::vector<VisibilityEntry> entries;
-    for (const auto& [seq, t] : tracked) {
-        if (t.queue != queue_index || t.visible_at - half > now) continue;
-        entries.push_back({std::to_string(entries.size()), t.receipt_handle, options.visibility_timeout});
+    auto& index = by_visibility[queue_index];
+    for (const auto& [visible_at, seq] : index) {
+        if (visible_at - half > now || entries.size() == QueueClient::k_max_batch) break;
+        entries.push_back({std::to_string(entries.size()), tracked.at(seq).receipt_handle, options.visibility_timeout});
         seqs.push_back(seq);
-        if (entries.size() == QueueClient::k_max_batch) break;
     }
     if (entries.empty()) return false;
     // Pushed forward now so that a failing call is not retried in a tight loop; a failure
     // only means the message may reappear, which is safe.
-    for (const auto seq : seqs)
-        tracked.at(seq).visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
+    for (const auto seq : seqs) {
+        Tracked& t = tracked.at(seq);
+        index.erase({t.visible_at, seq});
+        t.visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
+        index.emplace(t.visible_at, seq);
+    }
     lock.unlock();
     auto outcome = queue.change_visibility_batch(options.queue_urls[queue_index], entries);
     count_call("change_visibility_batch", outcome.has_value());
@@ -613,6 +628,7 @@ util::Result<void> Worker::start() {
     w.started = true;
     w.register_metrics();
     w.to_delete.resize(w.options.queue_urls.size());
+    w.by_visibility.resize(w.options.queue_urls.size());
     w.pollers_running = w.options.queue_urls.size() * static_cast<std::size_t>(w.options.concurrency);
     w.committer_running = true;
     w.threads.emplace_back([&w] { w.run_committer(); });
