@@ -32,6 +32,17 @@ util::Result<std::vector<aws::SqsMessage>> receive_batch(aws::SqsClient& sqs, co
     return std::move(*r);
 }
 
+// Makes received messages visible again at once, ten per call. Best effort: a message not given
+// back becomes visible when its visibility timeout ends anyway.
+void make_visible(aws::SqsClient& sqs, const std::string& url, const std::vector<aws::VisibilityEntry>& entries) {
+    for (std::size_t i = 0; i < entries.size(); i += 10) {
+        const auto end = std::min(i + 10, entries.size());
+        std::vector<aws::VisibilityEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(i),
+                                                entries.begin() + static_cast<std::ptrdiff_t>(end));
+        (void)sqs.change_message_visibility_batch(url, chunk);
+    }
+}
+
 }  // namespace
 
 util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
@@ -65,12 +76,7 @@ util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, 
         }
         if (!fresh) break;
     }
-    for (std::size_t i = 0; i < give_back.size(); i += 10) {
-        std::vector<aws::VisibilityEntry> chunk(give_back.begin() + static_cast<std::ptrdiff_t>(i),
-                                                give_back.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10, give_back.size())));
-        // Best effort: a message not given back becomes visible after k_inspect_visibility_s anyway.
-        (void)sqs.change_message_visibility_batch(dlq_url, chunk);
-    }
+    make_visible(sqs, dlq_url, give_back);
     if (!failure) return util::Unexpected(std::move(failure).error());
     return out;
 }
@@ -147,11 +153,7 @@ util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const s
         }
         if (!fresh) break;
     }
-    for (std::size_t i = 0; i < give_back.size(); i += 10) {
-        std::vector<aws::VisibilityEntry> chunk(give_back.begin() + static_cast<std::ptrdiff_t>(i),
-                                                give_back.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10, give_back.size())));
-        (void)sqs.change_message_visibility_batch(dlq_url, chunk);
-    }
+    make_visible(sqs, dlq_url, give_back);
     if (!failure) return util::Unexpected(std::move(failure).error());
     return report;
 }
