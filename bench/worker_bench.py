@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import tempfile
 import threading
@@ -145,6 +146,7 @@ def main():
     ap.add_argument("--ceiling", required=True)
     ap.add_argument("--events", type=int, default=50000)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=1, help="ceiling + drain pairs; medians are reported")
     ap.add_argument("--latency-events", type=int, default=3000, help="events published one by one through SNS")
     ap.add_argument("--latency-rate", type=float, default=200.0, help="SNS publishes per second in the latency phase")
     a = ap.parse_args()
@@ -158,33 +160,44 @@ def main():
     queue = setup["queue_url"]
     emulator = fauxqs_pid()
 
-    # 1. The emulator's ceiling: receive + delete, nothing else.
-    out["load_seconds"] = load(queue, docs)
-    cpu0 = cpu_seconds(emulator)
-    ceiling = json.loads(subprocess.run([a.ceiling, ENDPOINT, queue, str(a.concurrency), str(len(docs))],
-                                        capture_output=True, text=True, check=True).stdout)
-    out["ceiling_per_second"] = ceiling["per_second"]
-    out["ceiling_calls_per_1k"] = 1000.0 * ceiling["calls"] / max(1, ceiling["deleted"])
-    out["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
+    # 1 and 2, alternated `--rounds` times so that a change in the machine's load hits both:
+    # the emulator's ceiling (receive + delete, nothing else), then the worker's drain from
+    # process start until it has deleted every event and exited.
+    rounds = []
+    for r in range(a.rounds):
+        one = {}
+        one["load_seconds"] = load(queue, docs)
+        cpu0 = cpu_seconds(emulator)
+        ceiling = json.loads(subprocess.run([a.ceiling, ENDPOINT, queue, str(a.concurrency), str(len(docs))],
+                                            capture_output=True, text=True, check=True).stdout)
+        one["ceiling_per_second"] = ceiling["per_second"]
+        one["ceiling_calls_per_1k"] = 1000.0 * ceiling["calls"] / max(1, ceiling["deleted"])
+        one["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
 
-    # 2. The worker's drain, from process start until it has deleted every event and exited.
-    load(queue, docs)
-    cpu0 = cpu_seconds(emulator)
-    start = time.monotonic()
-    w = run_worker(a, queue, os.path.join(tmp, "bench.db"), len(docs), os.path.join(tmp, "drain.prom"))
-    stats, exit_code, usage, peak_kb = finish(w)
-    drain = time.monotonic() - start
-    out["worker_exit"] = exit_code
-    out["worker_seconds"] = drain
-    out["worker_per_second"] = len(docs) / drain
-    out["ratio_worker_to_ceiling"] = out["worker_per_second"] / out["ceiling_per_second"]
-    out["worker_cpu_us_per_event"] = 1e6 * (usage.ru_utime + usage.ru_stime) / len(docs)
-    out["worker_peak_rss_mb"] = peak_kb / 1024.0
-    out["drain_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
-    last = stats.strip().splitlines()[-1] if stats.strip() else ""
-    m = re.search(r"sqs calls/1k events (\d+)", last)
-    out["worker_sqs_calls_per_1k"] = int(m.group(1)) if m else None
-    out["worker_summary"] = last
+        load(queue, docs)
+        cpu0 = cpu_seconds(emulator)
+        start = time.monotonic()
+        w = run_worker(a, queue, os.path.join(tmp, "bench-%d.db" % r), len(docs), os.path.join(tmp, "drain.prom"))
+        stats, exit_code, usage, peak_kb = finish(w)
+        drain = time.monotonic() - start
+        one["worker_exit"] = exit_code
+        one["worker_seconds"] = drain
+        one["worker_per_second"] = len(docs) / drain
+        one["ratio_worker_to_ceiling"] = one["worker_per_second"] / one["ceiling_per_second"]
+        one["worker_cpu_us_per_event"] = 1e6 * (usage.ru_utime + usage.ru_stime) / len(docs)
+        one["worker_peak_rss_mb"] = peak_kb / 1024.0
+        one["drain_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
+        last = stats.strip().splitlines()[-1] if stats.strip() else ""
+        m = re.search(r"sqs calls/1k events (\d+)", last)
+        one["worker_sqs_calls_per_1k"] = int(m.group(1)) if m else None
+        one["worker_summary"] = last
+        one["load_average"] = os.getloadavg()[0]
+        rounds.append(one)
+    for key in rounds[0]:
+        if key != "worker_summary":
+            out[key] = statistics.median(r[key] for r in rounds) if len(rounds) > 1 else rounds[0][key]
+    out["worker_peak_rss_mb"] = max(r["worker_peak_rss_mb"] for r in rounds)
+    out["rounds"] = rounds
 
     # 3. Publish -> commit latency: events published through SNS one at a time at a steady rate,
     #    each stamped with its publish time; the worker's event-age histogram is then exactly

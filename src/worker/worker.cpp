@@ -127,6 +127,9 @@ struct Worker::Impl {
     std::size_t reserved = 0;  // in-flight room taken by receive calls in progress
     std::uint64_t next_seq = 1;
     std::deque<Pending> pending;
+    // Events the committer is done with, handed back to the pollers to parse into: their strings
+    // and vectors keep their capacity, so a warm worker parses without allocating.
+    std::vector<core::SesEvent> spare_events;
     std::vector<std::deque<std::uint64_t>> to_delete;  // per queue
     // Per queue, every tracked message by (visible_at, seq): the heartbeat finds what is due
     // and when the next one is due without scanning everything in flight.
@@ -269,8 +272,14 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         std::vector<QueueMessage>& messages = *received;
         received_by_queue[queue_index]->add(static_cast<std::int64_t>(messages.size()));
         std::uint64_t first_seq = 0;
+        std::vector<core::SesEvent> slots;
+        slots.reserve(messages.size());
         {
             std::lock_guard lock(mutex);
+            while (slots.size() < messages.size() && !spare_events.empty()) {
+                slots.push_back(std::move(spare_events.back()));
+                spare_events.pop_back();
+            }
             reserved -= batch;
             first_seq = next_seq;
             next_seq += messages.size();
@@ -286,13 +295,13 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         // Parsing happens here, in parallel across pollers; the committer only applies.
         std::vector<Pending> parsed;
         parsed.reserve(messages.size());
+        slots.resize(messages.size());
         for (std::size_t i = 0; i < messages.size(); ++i) {
-            auto event = parser.parse(messages[i].body);
-            if (!event) {
-                handle_poison(queue_index, first_seq + i, messages[i], event.error());
+            if (auto ok = parser.parse_into(messages[i].body, slots[i]); !ok) {
+                handle_poison(queue_index, first_seq + i, messages[i], ok.error());
                 continue;
             }
-            parsed.push_back(Pending{first_seq + i, std::move(*event)});
+            parsed.push_back(Pending{first_seq + i, std::move(slots[i])});
         }
         if (!parsed.empty()) {
             std::lock_guard lock(mutex);
@@ -350,6 +359,12 @@ void Worker::Impl::run_committer() {
     std::vector<core::SesEvent> events;
     for (;;) {
         std::unique_lock lock(mutex);
+        // The last batch's events go back to the pollers (bounded: at most one full batch).
+        for (auto& e : events) {
+            if (spare_events.size() >= options.batch_max) break;
+            spare_events.push_back(std::move(e));
+        }
+        events.clear();
         for (;;) {
             if (must_quit_locked()) break;
             if (!pending.empty()) break;
@@ -632,8 +647,11 @@ util::Result<void> Worker::start() {
     w.pollers_running = w.options.queue_urls.size() * static_cast<std::size_t>(w.options.concurrency);
     w.committer_running = true;
     w.threads.emplace_back([&w] { w.run_committer(); });
+    // Deletes are as many calls as receives: one acknowledger per four polls keeps them from
+    // queueing behind each other (each takes its own entries under the mutex).
+    const int acknowledgers = std::max(1, w.options.concurrency / 4);
     for (std::size_t q = 0; q < w.options.queue_urls.size(); ++q) {
-        w.threads.emplace_back([&w, q] { w.run_acknowledger(q); });
+        for (int a = 0; a < acknowledgers; ++a) w.threads.emplace_back([&w, q] { w.run_acknowledger(q); });
         for (int p = 0; p < w.options.concurrency; ++p) w.threads.emplace_back([&w, q, p] { w.run_poller(q, p); });
     }
     log::info("worker started", {{"queues", static_cast<std::int64_t>(w.options.queue_urls.size())},
