@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Starts AWS emulators on free loopback ports, runs a command, then stops them.
 
-  peers.py [--fauxqs] [--moto] [--ses] -- COMMAND ARGS...
+  peers.py [--fauxqs] [--moto] [--ses] [--redis] -- COMMAND ARGS...
 
 Each started peer's endpoint is passed to COMMAND in the environment:
   MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
   MAILTRACK_TEST_MOTO_URL    moto server (SQS+SNS+SES), `python3 -m moto.server`
   MAILTRACK_TEST_SES_URL     aws-ses-v2-local (SES v2 with a /store API)
+  MAILTRACK_TEST_REDIS_URL   redis-server (Debian's), redis://127.0.0.1:PORT/0, no persistence
+A test that must stop and restart Redis starts its own with start_redis() / RedisServer below.
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -57,6 +59,48 @@ def wait_ready(url, proc, name, timeout=30.0):
     raise RuntimeError("%s not ready at %s after %.0f s" % (name, url, timeout))
 
 
+def redis_ping(port, timeout=1.0):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A redis-server on 127.0.0.1 with its own directory and no persistence; stop() and start()
+    again on the same port (a restarted Redis has lost its data, as an unpersisted one would)."""
+
+    def __init__(self, directory, port=None):
+        self.directory = directory
+        self.port = port or free_port()
+        self.url = "redis://127.0.0.1:%d/0" % self.port
+        self.proc = None
+
+    def start(self, timeout=30.0):
+        os.makedirs(self.directory, exist_ok=True)
+        log = open(os.path.join(self.directory, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", self.directory, "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("redis-server exited with status %s" % self.proc.returncode)
+            if redis_ping(self.port):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server not ready on port %d after %.0f s" % (self.port, timeout))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # an outage, not a shutdown
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
 def node_bin(package):
     path = os.path.join(PEERS_DIR, "node_modules", package, "dist", "cli.js")
     if not os.path.exists(path):
@@ -103,6 +147,10 @@ def main(argv):
             start("aws-ses-v2-local", ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
                   {"AWS_SES_ACCOUNT": SES_ACCOUNT}, "http://127.0.0.1:%d/health-check" % port)
             env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
+        if "--redis" in wanted:
+            server = RedisServer(os.path.join(tmp, "redis")).start()
+            procs.append(("redis", server.proc))
+            env["MAILTRACK_TEST_REDIS_URL"] = server.url
         return subprocess.call(command, env=env)
     except RuntimeError as e:
         print("peers.py: %s" % e, file=sys.stderr)
