@@ -85,6 +85,7 @@ class RedisServer:
             [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
              "--dir", self.directory, "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
             cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()  # the child has its own descriptor
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
