@@ -91,6 +91,7 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
     s.cache_ttl = std::chrono::seconds(*cache_ttl);
     s.idempotency_ttl = std::chrono::seconds(*idem_ttl);
     s.key_prefix = c.text("redis.key_prefix");
+    s.client.tls_ca_file = c.text("redis.tls_ca_file");
     return std::optional<RedisSettings>(std::move(s));
 }
 

@@ -19,15 +19,16 @@ bool parse_int(std::string_view text, int& out) {
 
 util::Result<Endpoint> parse_url(std::string_view url) {
     constexpr std::string_view plain = "redis://", tls = "rediss://";
-    if (url.starts_with(tls)) {
-        return util::fail(util::ErrorKind::unsupported,
-                          "redis.url: rediss:// (TLS) is not supported by this build: Debian 12's hiredis 0.14.1 "
-                          "(libhiredis-dev) has no TLS (hiredis_ssl arrived in hiredis 1.0). Use redis:// (an "
-                          "ElastiCache group without in-transit encryption, or a local TLS tunnel such as stunnel)");
-    }
-    if (!url.starts_with(plain)) return bad(url, "must start with redis://");
-    std::string_view rest = url.substr(plain.size());
     Endpoint e;
+    std::string_view rest;
+    if (url.starts_with(tls)) {
+        e.tls = true;
+        rest = url.substr(tls.size());
+    } else if (url.starts_with(plain)) {
+        rest = url.substr(plain.size());
+    } else {
+        return bad(url, "must start with redis:// or rediss://");
+    }
     if (const auto q = rest.find('?'); q != std::string_view::npos) return bad(url, "query parameters are not supported");
     std::string_view path;
     if (const auto slash = rest.find('/'); slash != std::string_view::npos) {

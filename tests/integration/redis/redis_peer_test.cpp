@@ -370,5 +370,59 @@ TEST_F(RedisPeer, WithRedisDownTheStoreWorksAlone) {
     EXPECT_GE(metrics.snapshot().total(worker::metric::k_redis_errors), 3);
 }
 
+// ---- TLS (peers.py --redis also opens a TLS port, its certificate for IP 127.0.0.1)
+
+std::string env_or_fail(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr) ADD_FAILURE() << name << " is not set: run under tests/support/peers.py --redis";
+    return v == nullptr ? std::string() : std::string(v);
+}
+
+redis::ClientOptions tls_options(std::string ca_file) {
+    auto e = redis::parse_url(env_or_fail("MAILTRACK_TEST_REDIS_TLS_URL"));
+    EXPECT_TRUE(e.has_value());
+    redis::ClientOptions o = options(e ? *e : redis::Endpoint{});
+    o.tls_ca_file = std::move(ca_file);
+    return o;
+}
+
+TEST_F(RedisPeer, TlsWithTheServersCa) {
+    redis::ClientOptions o = tls_options(env_or_fail("MAILTRACK_TEST_REDIS_TLS_CA"));
+    ASSERT_TRUE(o.endpoint.tls);
+    redis::Client c(o, g_clock);
+    std::string big(200'000, 'x');  // several TLS records each way
+    auto replies = c.pipeline({{"SET", "over-tls", big}, {"GET", "over-tls"}, {"PING"}});
+    ASSERT_TRUE(replies.has_value()) << replies.error().describe();
+    EXPECT_EQ((*replies)[1].text, big);
+    EXPECT_EQ((*replies)[2].text, "PONG");
+    auto plain = admin->command({"STRLEN", "over-tls"});
+    EXPECT_EQ(plain->integer, 200'000);
+}
+
+TEST_F(RedisPeer, TlsRefusesACertificateOfAnotherCa) {
+    redis::Client c(tls_options(env_or_fail("MAILTRACK_TEST_REDIS_OTHER_CA")), g_clock);
+    auto r = c.command({"PING"});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, util::ErrorKind::storage_unavailable);
+    EXPECT_NE(r.error().message.find("certificate"), std::string::npos) << r.error().message;
+}
+
+TEST_F(RedisPeer, TlsRefusesACertificateForAnotherHost) {
+    redis::ClientOptions o = tls_options(env_or_fail("MAILTRACK_TEST_REDIS_TLS_CA"));
+    o.endpoint.host = "localhost";  // the certificate names IP 127.0.0.1 only
+    redis::Client c(o, g_clock);
+    auto r = c.command({"PING"});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message.find("certificate"), std::string::npos) << r.error().message;
+}
+
+TEST_F(RedisPeer, TlsWithAMissingCaFileIsAConfigError) {
+    redis::Client c(tls_options("/nonexistent/ca.pem"), g_clock);
+    auto r = c.command({"PING"});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().kind, util::ErrorKind::config);
+    EXPECT_NE(r.error().message.find("redis.tls_ca_file"), std::string::npos) << r.error().message;
+}
+
 }  // namespace
 }  // namespace mailtrack

@@ -25,16 +25,17 @@ TEST(RedisUrl, ParsesHostPortDatabaseAndUser) {
     EXPECT_EQ(v6->port, 7000);
 }
 
-TEST(RedisUrl, RefusesTlsWithTheReason) {
+TEST(RedisUrl, RedissMeansTls) {
     auto e = redis::parse_url("rediss://master.example.cache.amazonaws.com:6379/0");
-    ASSERT_FALSE(e.has_value());
-    EXPECT_EQ(e.error().kind, util::ErrorKind::unsupported);
-    EXPECT_NE(e.error().message.find("hiredis 0.14"), std::string::npos) << e.error().message;
+    ASSERT_TRUE(e.has_value()) << e.error().describe();
+    EXPECT_TRUE(e->tls);
+    EXPECT_EQ(e->host, "master.example.cache.amazonaws.com");
+    EXPECT_FALSE(redis::parse_url("redis://h")->tls);
 }
 
 TEST(RedisUrl, RefusesMalformedUrlsNamingTheProblem) {
     const std::pair<const char*, const char*> cases[] = {
-        {"http://x", "must start with redis://"},
+        {"http://x", "must start with redis:// or rediss://"},
         {"redis://", "no host"},
         {"redis://h:0", "port"},
         {"redis://h:99999", "port"},

@@ -34,7 +34,7 @@ struct RedisSettings {
 // Reads redis.* (nullopt when redis.url is empty). The password comes from the environment
 // variable MAILTRACK_REDIS_PASSWORD, else from the file redis.password_file (trailing newline
 // dropped) -- never from the URL or a flag. Errors (ErrorKind::config or unsupported) name the
-// setting: a malformed URL, rediss:// (no TLS in Debian 12's hiredis), an unreadable file.
+// setting: a malformed URL, an unreadable file, an out-of-range number.
 // TODO(issue 6 §3): redis.auth_secret_arn (Secrets Manager GetSecretValue) is read here once
 // the aws layer has GetSecretValue; until then setting it is refused with a clear error.
 util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& c, const aws::Environment& env);

@@ -12,7 +12,8 @@
 
 namespace mailtrack::redis {
 
-// Where a Redis server is and how to log in: parsed from `redis://[user@]host[:port][/db]`.
+// Where a Redis server is and how to log in: parsed from `redis://[user@]host[:port][/db]`
+// (`rediss://` for TLS).
 // The password never comes from the URL (it would end up in configs, command lines and logs):
 // the caller fills it in from the environment or a file.
 struct Endpoint {
@@ -21,10 +22,10 @@ struct Endpoint {
     int database = 0;
     std::string user;      // ACL user; empty = AUTH with the password only (the `default` user)
     std::string password;  // empty = no AUTH
+    bool tls = false;      // rediss://: TLS 1.2+, the server's certificate verified against the host
 };
 
-// Parses a redis:// URL. Errors (ErrorKind::config) name what is wrong. `rediss://` (TLS) is
-// refused with ErrorKind::unsupported: Debian 12's hiredis (0.14.1) has no TLS support.
+// Parses a redis:// or rediss:// URL. Errors (ErrorKind::config) name what is wrong.
 // A password in the URL (`user:password@`) is refused as well: it belongs in the environment
 // (MAILTRACK_REDIS_PASSWORD) or a file (redis.password_file).
 util::Result<Endpoint> parse_url(std::string_view url);
@@ -36,6 +37,9 @@ struct ClientOptions {
     // After a failed connect or a lost connection, calls fail at once (ErrorKind::storage_unavailable)
     // for this long before the next connect is tried, so an outage costs no timeout per call.
     std::chrono::milliseconds reconnect_interval{1000};
+    // With TLS: the CA certificates (PEM) that may sign the server's certificate; empty = the
+    // system's (/etc/ssl/certs), which is what ElastiCache's Amazon-issued certificates need.
+    std::string tls_ca_file;
 };
 
 // One RESP reply. Server error replies (`-NOSCRIPT ...`, `-WRONGTYPE ...`) are replies of type
@@ -53,13 +57,17 @@ struct Reply {
     std::string_view error_code() const noexcept;
 };
 
-// A blocking connection to one Redis server with timeouts, AUTH (password or ACL user +
-// password), SELECT of the database and reconnect after loss.
+// A blocking connection to one Redis server with timeouts, optional TLS, AUTH (password or ACL
+// user + password), SELECT of the database and reconnect after loss. hiredis formats commands
+// and parses replies; the socket and TLS (OpenSSL) are ours, since Debian 12's hiredis 0.14.1
+// has no TLS.
 //
 // Every call connects first if needed. Failures:
-//   storage_unavailable -- cannot connect, the connection broke, or a timeout (the connection is
-//                          dropped and re-made on a later call, after reconnect_interval);
-//   config              -- the server refused AUTH or SELECT (wrong password, user, database).
+//   storage_unavailable -- cannot resolve or connect, TLS handshake or certificate refused, the
+//                          connection broke, or a timeout (the connection is dropped and re-made
+//                          on a later call, after reconnect_interval);
+//   config              -- the server refused AUTH or SELECT (wrong password, user, database),
+//                          or tls_ca_file cannot be loaded.
 // Not thread-safe: one Client per thread, or a caller-held lock.
 class Client {
 public:
@@ -82,6 +90,9 @@ public:
 private:
     struct Context;
     util::Result<void> ensure_connected();
+    util::Result<void> open_socket();
+    util::Result<void> start_tls();
+    util::Result<void> write_all(std::string_view data);
     util::Result<Reply> read_reply();
     util::Unexpected<util::Error> broken(std::string what);
 
