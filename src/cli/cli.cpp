@@ -230,7 +230,7 @@ int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
 int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) {
     const auto c = load_config(g);
     auto store = open_store(c);
-    auto view = store->message(message_id, raw || g.json);
+    auto view = store->message(message_id, raw);  // without --raw it may come from the Redis cache
     if (!view) throw CommandError{view.error().describe()};
     if (!*view) throw CommandError{"no message with id " + message_id + " in " + c.text("store.sqlite_path")};
     const auto& v = **view;

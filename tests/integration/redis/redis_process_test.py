@@ -273,6 +273,16 @@ class StatusCache(unittest.TestCase):
         after = self.mt(db, "status", MESSAGE_ID).stdout
         self.assertIn("delivered", after)
         self.assertNotEqual(after, first)
+        # --json reads through the same cache; --raw needs the archive, so it goes to the store.
+        as_json = json.loads(self.mt(db, "status", "--json", MESSAGE_ID).stdout)
+        self.assertEqual(as_json["status"], "delivered")
+        self.assertTrue(redis_command(self.redis.port, "EXISTS", key).startswith(b":1"))
+        os.rename(db, db + ".away")
+        self.assertEqual(json.loads(self.mt(db, "status", "--json", MESSAGE_ID).stdout), as_json)
+        r = mailtrack("--db", db, "status", "--raw", MESSAGE_ID, check=False,
+                      env={**os.environ, "MAILTRACK_REDIS_URL": self.redis.url})
+        self.assertNotEqual(r.returncode, 0, "--raw bypasses the cache")
+        self.assertIn("no message with id", r.stderr)
 
 
 if __name__ == "__main__":
