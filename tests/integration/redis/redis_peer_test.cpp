@@ -166,7 +166,7 @@ TEST_F(RedisPeer, CommandTimeoutOnAServerThatNeverAnswers) {
     // Within the reconnect interval a call fails at once instead of waiting for another timeout.
     const auto t1 = Clock::now();
     EXPECT_FALSE(c.command({"PING"}).has_value());
-    EXPECT_LT(Clock::now() - t1, 100ms);
+    EXPECT_LT(Clock::now() - t1, 250ms);  // no second 300 ms wait
 }
 
 TEST_F(RedisPeer, ConnectionRefusedIsUnavailable) {
@@ -228,9 +228,9 @@ TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
     app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), o, g_clock, sleeper, health);
     const auto t0 = Clock::now();
     for (int i = 0; i < 5; ++i) a.acquire();
-    EXPECT_LT(Clock::now() - t0, 300ms);  // a burst of 5 at once
-    a.acquire();                           // the 6th waits for the rate (0.5 s)
-    EXPECT_GE(Clock::now() - t0, 350ms);
+    EXPECT_LT(Clock::now() - t0, 450ms);  // a burst of 5 at once
+    a.acquire();                           // the 6th waits for the rate: 0.5 s after the first
+    EXPECT_GE(Clock::now() - t0, 450ms);
 }
 
 TEST_F(RedisPeer, WithoutRedisTheLimiterFallsBackToItsShareOfTheRate) {
