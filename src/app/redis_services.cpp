@@ -135,7 +135,6 @@ RedisRateLimiter::RedisRateLimiter(std::unique_ptr<redis::Client> client, Option
                                    aws::Sleeper& sleeper, RedisHealth& health)
     : m_client(std::move(client)),
       m_options(std::move(options)),
-      m_clock(clock),
       m_sleeper(sleeper),
       m_health(health),
       m_fallback(std::max(m_options.rate_per_second, 0.001) / std::max(m_options.fallback_instances, 1),

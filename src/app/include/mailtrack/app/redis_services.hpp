@@ -104,7 +104,6 @@ private:
 
     std::unique_ptr<redis::Client> m_client;
     Options m_options;
-    const util::Clock& m_clock;
     aws::Sleeper& m_sleeper;
     RedisHealth& m_health;
     sender::TokenBucketRateLimiter m_fallback;
