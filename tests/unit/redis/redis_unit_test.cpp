@@ -1,8 +1,14 @@
 // Redis pieces that need no server: URL parsing and the cache format of a MessageView.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/redis/client.hpp"
+#include "mailtrack/worker/metrics.hpp"
 
 namespace mailtrack {
 namespace {
@@ -109,6 +115,84 @@ TEST(MessageViewCache, RejectsWhatItDidNotWrite) {
             EXPECT_EQ(r.error().kind, util::ErrorKind::invalid_input);
         }
     }
+}
+
+config::Config load(std::vector<std::string> overrides) {
+    auto c = config::Config::load(std::nullopt, {}, overrides);
+    EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().describe());
+    return std::move(*c);
+}
+
+TEST(RedisSettings, NoUrlMeansNoRedis) {
+    auto s = app::redis_settings(load({}), {});
+    ASSERT_TRUE(s.has_value());
+    EXPECT_FALSE(s->has_value());
+}
+
+TEST(RedisSettings, ReadsEverySetting) {
+    auto s = app::redis_settings(load({"redis.url=rediss://cache:6380/1", "redis.connect_timeout_ms=150",
+                                       "redis.command_timeout_ms=250", "redis.reconnect_interval_ms=700",
+                                       "redis.key_prefix=mt:", "redis.fallback_instances=4", "redis.send_burst=2",
+                                       "redis.cache_ttl_s=60", "redis.idempotency_ttl_s=3600",
+                                       "redis.tls_ca_file=/etc/ca.pem"}),
+                                 {});
+    ASSERT_TRUE(s.has_value()) << s.error().describe();
+    ASSERT_TRUE(s->has_value());
+    const app::RedisSettings& r = **s;
+    EXPECT_TRUE(r.client.endpoint.tls);
+    EXPECT_EQ(r.client.endpoint.port, 6380);
+    EXPECT_EQ(r.client.endpoint.database, 1);
+    EXPECT_EQ(r.client.connect_timeout, std::chrono::milliseconds(150));
+    EXPECT_EQ(r.client.command_timeout, std::chrono::milliseconds(250));
+    EXPECT_EQ(r.client.reconnect_interval, std::chrono::milliseconds(700));
+    EXPECT_EQ(r.client.tls_ca_file, "/etc/ca.pem");
+    EXPECT_EQ(r.key_prefix, "mt:");
+    EXPECT_EQ(r.fallback_instances, 4);
+    EXPECT_EQ(r.send_burst, 2);
+    EXPECT_EQ(r.cache_ttl, std::chrono::seconds(60));
+    EXPECT_EQ(r.idempotency_ttl, std::chrono::hours(1));
+}
+
+TEST(RedisSettings, PasswordFromTheEnvironmentWinsOverTheFile) {
+    const auto file = std::filesystem::temp_directory_path() / ("mailtrack-redis-pw-" + std::to_string(::getpid()));
+    std::ofstream(file) << "from-file\n";
+    auto c = load({"redis.url=redis://mailtrack@h/0", "redis.password_file=" + file.string()});
+    auto from_file = app::redis_settings(c, {});
+    ASSERT_TRUE(from_file.has_value()) << from_file.error().describe();
+    EXPECT_EQ((*from_file)->client.endpoint.password, "from-file");  // the newline dropped
+    EXPECT_EQ((*from_file)->client.endpoint.user, "mailtrack");
+    auto from_env = app::redis_settings(c, {{"MAILTRACK_REDIS_PASSWORD", "from-env"}});
+    ASSERT_TRUE(from_env.has_value());
+    EXPECT_EQ((*from_env)->client.endpoint.password, "from-env");
+    std::filesystem::remove(file);
+    auto missing = app::redis_settings(c, {});
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_NE(missing.error().message.find("redis.password_file"), std::string::npos);
+}
+
+TEST(RedisSettings, ErrorsNameTheSetting) {
+    const std::pair<std::vector<std::string>, const char*> cases[] = {
+        {{"redis.url=mysql://h"}, "redis.url"},
+        {{"redis.url=redis://h", "redis.fallback_instances=0"}, "redis.fallback_instances"},
+        {{"redis.url=redis://h", "redis.command_timeout_ms=-5"}, "redis.command_timeout_ms"},
+        {{"redis.url=redis://h", "redis.auth_secret_arn=arn:aws:secretsmanager:eu-west-1:1:secret:x"},
+         "redis.auth_secret_arn"},
+    };
+    for (const auto& [overrides, setting] : cases) {
+        auto s = app::redis_settings(load(overrides), {});
+        ASSERT_FALSE(s.has_value()) << setting;
+        EXPECT_NE(s.error().message.find(setting), std::string::npos) << s.error().message;
+    }
+}
+
+TEST(RedisMetrics, TheSummaryLineShowsRedisOnlyWhenUsed) {
+    worker::MetricsRegistry m;
+    EXPECT_EQ(worker::summary_line(m.snapshot(), nullptr, std::chrono::milliseconds(0)).find("redis"),
+              std::string::npos);
+    m.counter(worker::metric::k_redis_errors, {{"operation", "cache_invalidate"}}).add(3);
+    m.counter(worker::metric::k_cache_invalidations).add(7);
+    const std::string line = worker::summary_line(m.snapshot(), nullptr, std::chrono::milliseconds(0));
+    EXPECT_NE(line.find("redis errors 3 cache invalidations 7"), std::string::npos) << line;
 }
 
 }  // namespace
