@@ -3,6 +3,7 @@
 
 - three long-lived senders sharing a 10/s SES budget through Redis send at most 10/s together,
   keep sending at their share (10/3 each) while Redis is down, and go back to Redis when it returns;
+- four `mailtrack send` processes with four databases racing on one idempotency key send it once;
 - Redis killed and restarted while `mailtrack worker` ingests: commits never pause, every event
   is stored, the failures are counted;
 - `mailtrack status` is served from the Redis cache, and ingesting an event for the message
@@ -138,6 +139,40 @@ class SharedSendRate(unittest.TestCase):
             per_second[e["at"]] = per_second.get(e["at"], 0) + 1
         print("SES per second:", [per_second[k] for k in sorted(per_second)])
         self.assertLessEqual(max(per_second.values()), self.RATE + 3 + 1)
+
+
+    def test_racing_senders_with_different_stores_send_an_idempotency_key_once(self):
+        env = {**os.environ, "AWS_ENDPOINT_URL_SESV2": self.ses_url, "MAILTRACK_REDIS_URL": self.redis.url}
+
+        def send(n):
+            return subprocess.Popen(
+                [ARGS.binary, "--db", os.path.join(self.tmp, "host%d.db" % n), "send", "--json",
+                 "--from", "sender@example.com", "--to", "ann@example.com", "--subject", "order 42",
+                 "--text", "hello", "--idempotency-key", "order-42"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        racers = [send(n) for n in range(4)]  # four hosts, four databases, one Redis
+        results = [p.communicate(timeout=60) + (p.returncode,) for p in racers]
+        with urllib.request.urlopen(self.ses_url + "/store") as r:
+            emails = [e for e in json.load(r)["emails"] if e["subject"] == "order 42"]
+        print("racers: %d sent, %d duplicate, %d in doubt" % (
+            sum(1 for o, _, rc in results if rc == 0 and not json.loads(o)["duplicate"]),
+            sum(1 for o, _, rc in results if rc == 0 and json.loads(o)["duplicate"]),
+            sum(1 for _, _, rc in results if rc != 0)))
+        self.assertEqual(len(emails), 1, results)
+        winners = [json.loads(out) for out, _, rc in results if rc == 0 and not json.loads(out)["duplicate"]]
+        self.assertEqual(len(winners), 1, results)
+        # The others were told: a duplicate of the sent one, or in doubt while it was in flight.
+        for out, err, rc in results:
+            if rc == 0:
+                self.assertEqual(json.loads(out)["ses_message_id"], emails[0]["messageId"])
+            else:
+                self.assertIn("in flight elsewhere", out + err)
+        # Afterwards any host answers with the first send, without sending.
+        out, err, rc = send(9).communicate(timeout=60) + (None,)
+        again = json.loads(out)
+        self.assertTrue(again["duplicate"], again)
+        self.assertEqual(again["ses_message_id"], emails[0]["messageId"])
+        self.assertEqual(again["send_id"], winners[0]["send_id"])
 
 
 class WorkerWithRedisOutage(unittest.TestCase):
