@@ -56,7 +56,10 @@ class SharedSendRate(unittest.TestCase):
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="mailtrack-redis-rate-")
-        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis")).start()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis"))
+        self.addCleanup(self.redis.stop)
+        self.redis.start()
         port = peers.free_port()
         account = json.loads(peers.SES_ACCOUNT)
         account["SendQuota"]["MaxSendRate"] = self.RATE
@@ -66,13 +69,12 @@ class SharedSendRate(unittest.TestCase):
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.ses_url = "http://127.0.0.1:%d" % port
+        self.addCleanup(self.stop_ses)
         peers.wait_ready(self.ses_url + "/health-check", self.ses, "aws-ses-v2-local")
 
-    def tearDown(self):
-        self.redis.stop()
+    def stop_ses(self):
         os.killpg(self.ses.pid, signal.SIGKILL)
         self.ses.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start_sender(self, n, seconds):
         env = {**os.environ, "AWS_ENDPOINT_URL_SESV2": self.ses_url}
@@ -178,15 +180,14 @@ class SharedSendRate(unittest.TestCase):
 class WorkerWithRedisOutage(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="mailtrack-redis-worker-")
-        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis")).start()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis"))
+        self.addCleanup(self.redis.stop)
+        self.redis.start()
         name = "mt-redis-%d" % os.getpid()
         out = mailtrack("setup", "--json", "--queue-name", name, "--dlq-name", name + "-dlq", "--topic-name", name)
         self.queue = json.loads(out.stdout)["queue_url"]
         self.db = os.path.join(self.tmp, "worker.db")
-
-    def tearDown(self):
-        self.redis.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def stored_events(self):
         if not os.path.exists(self.db):
@@ -279,11 +280,10 @@ class WorkerWithRedisOutage(unittest.TestCase):
 class StatusCache(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="mailtrack-redis-cache-")
-        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis")).start()
-
-    def tearDown(self):
-        self.redis.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.redis = peers.RedisServer(os.path.join(self.tmp, "redis"))
+        self.addCleanup(self.redis.stop)
+        self.redis.start()
 
     def mt(self, db, *args):
         env = {**os.environ, "MAILTRACK_REDIS_URL": self.redis.url}
