@@ -14,6 +14,7 @@
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/ingest.hpp"
+#include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/app/suppression_sync.hpp"
@@ -86,10 +87,20 @@ config::Config load_config(const GlobalOptions& g) {
     return std::move(*c);
 }
 
+// The configured store; with redis.url set, behind Redis (status cache, shared idempotency keys).
 std::unique_ptr<store::Store> open_store(const config::Config& c) {
     auto s = app::open_store(c);
     if (!s) throw CommandError{s.error().describe()};
-    return std::move(*s);
+    static const util::SystemClock clock;
+    auto shared = app::share_through_redis(std::move(*s), c, aws::process_environment(), clock);
+    if (!shared) throw CommandError{shared.error().describe()};
+    return std::move(*shared);
+}
+
+std::optional<app::RedisSettings> redis_settings(const config::Config& c) {
+    auto r = app::redis_settings(c, aws::process_environment());
+    if (!r) throw CommandError{r.error().describe()};
+    return std::move(*r);
 }
 
 std::string when(const std::optional<util::UnixMillis>& t) { return t ? format_timestamp(*t) : std::string(); }
@@ -219,7 +230,7 @@ int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
 int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) {
     const auto c = load_config(g);
     auto store = open_store(c);
-    auto view = store->message(message_id, raw || g.json);
+    auto view = store->message(message_id, raw);  // without --raw it may come from the Redis cache
     if (!view) throw CommandError{view.error().describe()};
     if (!*view) throw CommandError{"no message with id " + message_id + " in " + c.text("store.sqlite_path")};
     const auto& v = **view;
@@ -536,7 +547,7 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
                       std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
-    auto sending = app::make_sending(*store, *aws, seed, *options);
+    auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
     auto result = sending.sender->send(r);
     if (!result) {
         const auto& e = result.error();
@@ -641,7 +652,7 @@ int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
                       std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
-    auto sending = app::make_sending(*store, *aws, seed, *options);
+    auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
     BulkProgressReport progress(aws->clock, g.json);
     const auto results = sending.sender->send_bulk(r, std::ref(progress));
 

@@ -17,6 +17,7 @@
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/dead_letters.hpp"
+#include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/app/sqs_queue_client.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/app/worker_options.hpp"
@@ -79,13 +80,16 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    auto store = app::open_store(c);
-    if (!store) return failure(store.error().describe());
+    worker::MetricsRegistry metrics;
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) return failure(aws.error().describe());
+    auto opened = app::open_store(c);
+    if (!opened) return failure(opened.error().describe());
+    // With redis.url: each commit deletes the cached status of its messages (errors counted in metrics).
+    auto store = app::share_through_redis(std::move(*opened), c, aws::process_environment(), (*aws)->clock, &metrics);
+    if (!store) return failure(store.error().describe());
     app::SqsQueueClient queue(*(*aws)->sqs);
     worker::RealSleeper sleeper;
-    worker::MetricsRegistry metrics;
     worker::Worker w(*options, queue, **store, (*aws)->clock, sleeper, metrics);
     if (auto started = w.start(); !started) return failure(started.error().describe());
 

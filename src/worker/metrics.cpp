@@ -264,6 +264,13 @@ std::string summary_line(const MetricsSnapshot& now, const MetricsSnapshot* prev
                   static_cast<long long>(now.total(metric::k_delete_failures)),
                   static_cast<long long>(now.total(metric::k_store_failures)));
     out += buf;
+    const std::int64_t redis_errors = now.total(metric::k_redis_errors);
+    const std::int64_t invalidations = now.total(metric::k_cache_invalidations);
+    if (redis_errors > 0 || invalidations > 0) {  // only with Redis configured
+        std::snprintf(buf, sizeof buf, " | redis errors %lld cache invalidations %lld",
+                      static_cast<long long>(redis_errors), static_cast<long long>(invalidations));
+        out += buf;
+    }
     return out;
 }
 
