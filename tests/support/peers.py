@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Starts AWS emulators on free loopback ports, runs a command, then stops them.
 
-  peers.py [--fauxqs] [--moto] [--ses] -- COMMAND ARGS...
+  peers.py [--fauxqs] [--moto] [--ses] [--mariadb] -- COMMAND ARGS...
 
 Each started peer's endpoint is passed to COMMAND in the environment:
   MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
   MAILTRACK_TEST_MOTO_URL    moto server (SQS+SNS+SES), `python3 -m moto.server`
   MAILTRACK_TEST_SES_URL     aws-ses-v2-local (SES v2 with a /store API)
+  MAILTRACK_TEST_MYSQL_URL   a MariaDB server (Debian mariadb-server) on a throwaway data directory:
+                             mysql://mailtrack@127.0.0.1:PORT/ (append a database name; the user may
+                             create any), password in MAILTRACK_TEST_MYSQL_PASSWORD;
+                             MAILTRACK_TEST_MARIADB_CMD is the server's command line (JSON list) and
+                             MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -64,6 +69,51 @@ def node_bin(package):
     return path
 
 
+MARIADB_PASSWORD = "mailtrack-test-password"
+
+
+def start_mariadb(tmp, start):
+    """Initializes a data directory and starts mariadbd on a free loopback port; returns env vars."""
+    install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+    server = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if install is None or not os.path.exists(server) or client is None:
+        raise RuntimeError("mariadb-server is not installed (scripts/apt-packages.d/mysql.txt)")
+    data = os.path.join(tmp, "mariadb-data")
+    sock = os.path.join(tmp, "mariadb.sock")
+    pidfile = os.path.join(tmp, "mariadb.pid")
+    r = subprocess.run([install, "--no-defaults", "--datadir=" + data, "--user=root", "--skip-test-db",
+                        "--auth-root-authentication-method=socket"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        raise RuntimeError("mariadb-install-db failed: %s" % r.stdout.decode(errors="replace")[-2000:])
+    port = free_port()
+    # Tests only: commits are flushed to the OS, not fsynced (bench/ measures with the default 1).
+    cmd = [server, "--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=%d" % port,
+           "--bind-address=127.0.0.1", "--user=root", "--pid-file=" + pidfile, "--skip-name-resolve",
+           "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
+           "--max-connections=300", "--innodb-lock-wait-timeout=10", "--log-error=" + os.path.join(tmp, "mariadb.err")]
+    log = open(os.path.join(tmp, "mariadb.log"), "wb")
+    p = subprocess.Popen(cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    start(p)
+    deadline = time.time() + 30
+    while True:
+        if p.poll() is not None:
+            raise RuntimeError("mariadbd exited with status %s: %s" % (
+                p.returncode, open(os.path.join(tmp, "mariadb.err"), errors="replace").read()[-2000:]))
+        r = subprocess.run([client, "--no-defaults", "-S", sock, "-uroot", "-e",
+                            "CREATE USER IF NOT EXISTS 'mailtrack'@'127.0.0.1' IDENTIFIED BY '%s'; "
+                            "GRANT ALL ON *.* TO 'mailtrack'@'127.0.0.1';" % MARIADB_PASSWORD],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode == 0:
+            break
+        if time.time() > deadline:
+            raise RuntimeError("mariadbd not ready after 30 s: %s" % r.stdout.decode(errors="replace"))
+        time.sleep(0.2)
+    return {"MAILTRACK_TEST_MYSQL_URL": "mysql://mailtrack@127.0.0.1:%d/" % port,
+            "MAILTRACK_TEST_MYSQL_PASSWORD": MARIADB_PASSWORD,
+            "MAILTRACK_TEST_MARIADB_CMD": json.dumps(cmd), "MAILTRACK_TEST_MARIADB_PIDFILE": pidfile}
+
+
 def main(argv):
     if "--" not in argv:
         print(__doc__, file=sys.stderr)
@@ -103,6 +153,8 @@ def main(argv):
             start("aws-ses-v2-local", ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
                   {"AWS_SES_ACCOUNT": SES_ACCOUNT}, "http://127.0.0.1:%d/health-check" % port)
             env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
+        if "--mariadb" in wanted:
+            env.update(start_mariadb(tmp, lambda p: procs.append(("mariadb", p))))
         return subprocess.call(command, env=env)
     except RuntimeError as e:
         print("peers.py: %s" % e, file=sys.stderr)
@@ -121,6 +173,14 @@ def main(argv):
                     os.killpg(p.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        # A test may have restarted the server; stop whatever the pid file names now.
+        pidfile = env.get("MAILTRACK_TEST_MARIADB_PIDFILE")
+        if pidfile and os.path.exists(pidfile):
+            try:
+                pid = int(open(pidfile).read().strip())
+                os.kill(pid, signal.SIGKILL)
+            except (ValueError, ProcessLookupError, OSError):
+                pass
         shutil.rmtree(tmp, ignore_errors=True)
 
 

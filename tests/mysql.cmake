@@ -1,0 +1,17 @@
+# The MySQL store (issue 6): the store suite of store_test again on a real MariaDB server that
+# tests/support/peers.py --mariadb starts on loopback, plus what only a server can show
+# (concurrent writers, a server restart, TLS). Included from tests/CMakeLists.txt.
+add_executable(store_mysql_test
+  ${CMAKE_CURRENT_LIST_DIR}/unit/store/sqlite_store_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/store/order_property_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unit/store/send_store_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/integration/store/mysql_store_test.cpp)
+target_compile_definitions(store_mysql_test PRIVATE MAILTRACK_TEST_MYSQL=1 MAILTRACK_TESTDATA="${MAILTRACK_TESTDATA}")
+target_include_directories(store_mysql_test PRIVATE ${RAPIDCHECK_INCLUDE_DIR} ${CMAKE_CURRENT_LIST_DIR}/unit/store)
+target_link_libraries(store_mysql_test PRIVATE mailtrack_store_mysql mailtrack_store_sqlite mailtrack_ses
+  mailtrack_testsupport nlohmann_json::nlohmann_json ${RAPIDCHECK_LIBRARY} GTest::gtest GTest::gtest_main mailtrack_warnings)
+# One server for the whole binary; every test opens its own database. The property test makes
+# two databases per case, so it runs fewer cases here than on SQLite.
+add_test(NAME store.mysql
+  COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --mariadb -- $<TARGET_FILE:store_mysql_test>)
+set_tests_properties(store.mysql PROPERTIES LABELS integration TIMEOUT 300 ENVIRONMENT "RC_PARAMS=max_success=30")
