@@ -34,8 +34,8 @@ TEST(MysqlUrl, BadUrlsNameWhatIsWrongAndNeverTakeAPassword) {
         const char* url;
         const char* says;
     };
-    for (const Case& c : {Case{"postgres://u@h/db", "mysql://"}, Case{"mysql://u:secret@h/db", "password in the URL"},
-                          Case{"mysql://u@h/db?password=secret", "password in the URL"},
+    for (const Case& c : {Case{"postgres://u@h/db", "mysql://"}, Case{"mysql://u:hunter2@h/db", "password in the URL"},
+                          Case{"mysql://u@h/db?password=hunter2", "password in the URL"},
                           Case{"mysql://u@h:99999/db", "port"}, Case{"mysql://u@/db", "no host"},
                           Case{"mysql://u@h/", "no database"}, Case{"mysql://u@h/db?ssl-mode=maybe", "ssl-mode"},
                           Case{"mysql://u@h/db?pool-size=0", "pool-size"}, Case{"mysql://u@h/db?colour=red", "colour"},
@@ -45,7 +45,7 @@ TEST(MysqlUrl, BadUrlsNameWhatIsWrongAndNeverTakeAPassword) {
         ASSERT_FALSE(o);
         EXPECT_EQ(o.error().kind, util::ErrorKind::config);
         EXPECT_NE(o.error().message.find(c.says), std::string::npos) << o.error().message;
-        EXPECT_EQ(o.error().message.find("secret"), std::string::npos);
+        EXPECT_EQ(o.error().message.find("hunter2"), std::string::npos);
     }
 }
 
