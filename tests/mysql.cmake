@@ -15,3 +15,12 @@ target_link_libraries(store_mysql_test PRIVATE mailtrack_store_mysql mailtrack_s
 add_test(NAME store.mysql
   COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --mariadb -- $<TARGET_FILE:store_mysql_test>)
 set_tests_properties(store.mysql PROPERTIES LABELS integration TIMEOUT 300 ENVIRONMENT "RC_PARAMS=max_success=30")
+
+# Secrets Manager (the MySQL password from an RDS-managed secret) against moto.
+add_executable(secrets_peer_test ${CMAKE_CURRENT_LIST_DIR}/integration/app/secrets_peer_test.cpp)
+target_include_directories(secrets_peer_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/integration/aws)
+target_link_libraries(secrets_peer_test PRIVATE mailtrack_app mailtrack_aws_test_support nlohmann_json::nlohmann_json
+  GTest::gtest_main mailtrack_warnings)
+add_test(NAME app.secrets_peers
+  COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --moto -- $<TARGET_FILE:secrets_peer_test>)
+set_tests_properties(app.secrets_peers PROPERTIES LABELS integration TIMEOUT 120)
