@@ -24,3 +24,10 @@ target_link_libraries(secrets_peer_test PRIVATE mailtrack_app mailtrack_aws_test
 add_test(NAME app.secrets_peers
   COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --moto -- $<TARGET_FILE:secrets_peer_test>)
 set_tests_properties(app.secrets_peers PROPERTIES LABELS integration TIMEOUT 120)
+
+# The binary on the mysql backend with its credentials from a Secrets Manager secret (moto).
+add_test(NAME store.cli_mysql
+  COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --mariadb --moto --
+          sh ${CMAKE_CURRENT_LIST_DIR}/integration/store/cli_mysql.sh $<TARGET_FILE:mailtrack>
+          ${CMAKE_SOURCE_DIR}/samples/events.ndjson)
+set_tests_properties(store.cli_mysql PROPERTIES LABELS integration TIMEOUT 120)
