@@ -31,3 +31,10 @@ add_test(NAME store.cli_mysql
           sh ${CMAKE_CURRENT_LIST_DIR}/integration/store/cli_mysql.sh $<TARGET_FILE:mailtrack>
           ${CMAKE_SOURCE_DIR}/samples/events.ndjson)
 set_tests_properties(store.cli_mysql PROPERTIES LABELS integration TIMEOUT 120)
+
+# Worker processes writing to MariaDB: three on one queue (~20,000 documents), and a server restart mid-run.
+add_test(NAME worker.mysql_processes
+  COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --fauxqs --mariadb --
+          ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/integration/worker/worker_mysql_test.py
+          --binary $<TARGET_FILE:mailtrack> --event-tool $<TARGET_FILE:event_stream_tool>)
+set_tests_properties(worker.mysql_processes PROPERTIES LABELS integration TIMEOUT 420)

@@ -11,7 +11,8 @@ Each started peer's endpoint is passed to COMMAND in the environment:
                              mysql://mailtrack@127.0.0.1:PORT/ (append a database name; the user may
                              create any), password in MAILTRACK_TEST_MYSQL_PASSWORD;
                              MAILTRACK_TEST_MARIADB_CMD is the server's command line (JSON list) and
-                             MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it
+                             MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it;
+                             MAILTRACK_PEERS_MARIADB_ARGS adds server options (benchmarks)
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -92,6 +93,8 @@ def start_mariadb(tmp, start):
            "--bind-address=127.0.0.1", "--user=root", "--pid-file=" + pidfile, "--skip-name-resolve",
            "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
            "--max-connections=300", "--innodb-lock-wait-timeout=10", "--log-error=" + os.path.join(tmp, "mariadb.err")]
+    # Benchmarks override server options (later ones win), e.g. --innodb-flush-log-at-trx-commit=1.
+    cmd += os.environ.get("MAILTRACK_PEERS_MARIADB_ARGS", "").split()
     log = open(os.path.join(tmp, "mariadb.log"), "wb")
     p = subprocess.Popen(cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     start(p)

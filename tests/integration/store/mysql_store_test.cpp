@@ -137,11 +137,14 @@ void kill_server() {
     const pid_t pid = server_pid();
     ASSERT_GT(pid, 0);
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    // Wait until it is gone (it is not our child when a previous test restarted it).
-    for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) {
-        ::waitpid(pid, nullptr, WNOHANG);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    // Wait until it is gone or a zombie: peers.py, its parent, reaps it only at the end.
+    auto running = [pid] {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto close = text.rfind(')');
+        return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+    };
+    for (int i = 0; i < 200 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 void start_server() {
