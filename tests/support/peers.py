@@ -12,7 +12,9 @@ Each started peer's endpoint is passed to COMMAND in the environment:
                              create any), password in MAILTRACK_TEST_MYSQL_PASSWORD;
                              MAILTRACK_TEST_MARIADB_CMD is the server's command line (JSON list) and
                              MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it;
-                             MAILTRACK_PEERS_MARIADB_ARGS adds server options (benchmarks)
+                             MAILTRACK_PEERS_MARIADB_ARGS adds server options (benchmarks).
+                             The server speaks TLS with a certificate for IP 127.0.0.1 signed by
+                             MAILTRACK_TEST_MYSQL_CA; MAILTRACK_TEST_MYSQL_OTHER_CA is an unrelated CA
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -87,12 +89,14 @@ def start_mariadb(tmp, start):
                         "--auth-root-authentication-method=socket"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
         raise RuntimeError("mariadb-install-db failed: %s" % r.stdout.decode(errors="replace")[-2000:])
+    tls = make_tls_files(tmp)
     port = free_port()
     # Tests only: commits are flushed to the OS, not fsynced (bench/ measures with the default 1).
     cmd = [server, "--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=%d" % port,
            "--bind-address=127.0.0.1", "--user=root", "--pid-file=" + pidfile, "--skip-name-resolve",
            "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
            "--max-connections=300", "--innodb-lock-wait-timeout=10", "--log-error=" + os.path.join(tmp, "mariadb.err")]
+    cmd += ["--ssl-ca=" + tls["ca"], "--ssl-cert=" + tls["cert"], "--ssl-key=" + tls["key"]]
     # Benchmarks override server options (later ones win), e.g. --innodb-flush-log-at-trx-commit=1.
     cmd += os.environ.get("MAILTRACK_PEERS_MARIADB_ARGS", "").split()
     log = open(os.path.join(tmp, "mariadb.log"), "wb")
@@ -114,7 +118,30 @@ def start_mariadb(tmp, start):
         time.sleep(0.2)
     return {"MAILTRACK_TEST_MYSQL_URL": "mysql://mailtrack@127.0.0.1:%d/" % port,
             "MAILTRACK_TEST_MYSQL_PASSWORD": MARIADB_PASSWORD,
-            "MAILTRACK_TEST_MARIADB_CMD": json.dumps(cmd), "MAILTRACK_TEST_MARIADB_PIDFILE": pidfile}
+            "MAILTRACK_TEST_MARIADB_CMD": json.dumps(cmd), "MAILTRACK_TEST_MARIADB_PIDFILE": pidfile,
+            "MAILTRACK_TEST_MYSQL_CA": tls["ca"], "MAILTRACK_TEST_MYSQL_OTHER_CA": tls["other_ca"]}
+
+
+def make_tls_files(tmp):
+    """A throwaway CA and a server certificate for IP 127.0.0.1 (no DNS name), plus an unrelated CA."""
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d)
+    p = lambda name: os.path.join(d, name)
+
+    def openssl(*args):
+        r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise RuntimeError("openssl %s failed: %s" % (args[0], r.stdout.decode(errors="replace")))
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mailtrack test %s" % ca,
+                "-keyout", p(ca + ".key"), "-out", p(ca + ".pem"))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", p("server.key"),
+            "-out", p("server.csr"))
+    with open(p("ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
+            "-days", "2", "-extfile", p("ext.cnf"), "-out", p("server.pem"))
+    return {"ca": p("ca.pem"), "other_ca": p("other-ca.pem"), "cert": p("server.pem"), "key": p("server.key")}
 
 
 def main(argv):

@@ -222,5 +222,37 @@ TEST(MysqlStore, WrongPasswordAndMissingServerAreClearErrors) {
     EXPECT_EQ(refused.error().kind, util::ErrorKind::storage_unavailable) << refused.error().describe();
 }
 
+TEST(MysqlStore, TlsModesVerifyTheServerCertificateAndName) {
+    auto with = [](MysqlSslMode mode, const std::string& ca, const std::string& host) {
+        auto o = test::mysql_options(test::fresh_database_name());
+        o.ssl_mode = mode;
+        o.ssl_ca = ca;
+        o.host = host;
+        return MysqlStore::open(o);
+    };
+    const std::string ca = env("MAILTRACK_TEST_MYSQL_CA");
+    const std::string other = env("MAILTRACK_TEST_MYSQL_OTHER_CA");
+    ASSERT_FALSE(ca.empty());
+    // The certificate is for IP 127.0.0.1, signed by the test CA.
+    auto verified = with(MysqlSslMode::verify_identity, ca, "127.0.0.1");
+    ASSERT_TRUE(verified) << verified.error().describe();
+    auto applied = (*verified)->apply(test::parse_all(testing::realistic_stream(3, 5, false)));
+    EXPECT_TRUE(applied) << (applied ? "" : applied.error().describe());
+    auto verify_ca = with(MysqlSslMode::verify_ca, ca, "127.0.0.1");
+    EXPECT_TRUE(verify_ca) << (verify_ca ? "" : verify_ca.error().describe());
+    auto required = with(MysqlSslMode::required, "", "127.0.0.1");
+    EXPECT_TRUE(required) << (required ? "" : required.error().describe());
+
+    // A CA that did not sign it: refused, as configuration (retrying will not help).
+    auto wrong_ca = with(MysqlSslMode::verify_identity, other, "127.0.0.1");
+    ASSERT_FALSE(wrong_ca);
+    EXPECT_EQ(wrong_ca.error().kind, util::ErrorKind::storage) << wrong_ca.error().describe();
+    EXPECT_NE(wrong_ca.error().message.find("VERIFY_IDENTITY"), std::string::npos) << wrong_ca.error().message;
+    // The right CA but another name for the same server: the name check refuses it.
+    auto wrong_name = with(MysqlSslMode::verify_identity, ca, "localhost");
+    ASSERT_FALSE(wrong_name);
+    EXPECT_EQ(wrong_name.error().kind, util::ErrorKind::storage) << wrong_name.error().describe();
+}
+
 }  // namespace
 }  // namespace mailtrack::store
