@@ -9,7 +9,7 @@ add_executable(store_mysql_test
 target_compile_definitions(store_mysql_test PRIVATE MAILTRACK_TEST_MYSQL=1 MAILTRACK_TESTDATA="${MAILTRACK_TESTDATA}")
 target_include_directories(store_mysql_test PRIVATE ${RAPIDCHECK_INCLUDE_DIR} ${CMAKE_CURRENT_LIST_DIR}/unit/store)
 target_link_libraries(store_mysql_test PRIVATE mailtrack_store_mysql mailtrack_store_sqlite mailtrack_ses
-  mailtrack_testsupport nlohmann_json::nlohmann_json ${RAPIDCHECK_LIBRARY} GTest::gtest GTest::gtest_main mailtrack_warnings)
+  mailtrack_testsupport nlohmann_json::nlohmann_json PkgConfig::MARIADB ${RAPIDCHECK_LIBRARY} GTest::gtest GTest::gtest_main mailtrack_warnings)
 # One server for the whole binary; every test opens its own database. The property test makes
 # two databases per case, so it runs fewer cases here than on SQLite.
 add_test(NAME store.mysql

@@ -3,6 +3,7 @@
 // Runs under tests/support/peers.py --mariadb.
 
 #include <gtest/gtest.h>
+#include <mysql.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -117,6 +118,71 @@ TEST(MysqlStore, ConcurrentWritersEndInTheStateOfOneSequentialApply) {
     ASSERT_TRUE(info);
     EXPECT_EQ(info->events, static_cast<std::int64_t>(unique.size()));
     std::cout << "transaction retries (deadlocks / lock waits): " << retries.load() << "\n";
+}
+
+// A deadlock made on purpose: another transaction holds the message row and then inserts the
+// event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
+// store's -- which must restart by itself and succeed once the other one is gone.
+TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
+    const std::string database = test::fresh_database_name();
+    const auto opts = test::mysql_options(database);
+    auto store = MysqlStore::open(opts);
+    ASSERT_TRUE(store) << store.error().describe();
+    testing::EventSpec spec;
+    spec.message_id = "msg-deadlock";
+    spec.destination = {"a@x.io"};
+    spec.affected = {"a@x.io"};
+    spec.mail_timestamp = 1'700'000'000'000;
+    spec.timestamp = spec.mail_timestamp;
+    spec.type = EventType::send;
+    ASSERT_TRUE((*store)->apply(test::parse_all({testing::ses_json(spec)})));
+    spec.type = EventType::delivery;
+    spec.timestamp += 1000;
+    const auto delivery = test::parse_all({testing::ses_json(spec)});
+    ASSERT_EQ(delivery.size(), 1u);
+
+    MYSQL* raw = mysql_init(nullptr);
+    ASSERT_NE(mysql_real_connect(raw, opts.host.c_str(), opts.user.c_str(), opts.password.c_str(), database.c_str(),
+                                 opts.port, nullptr, 0),
+              nullptr)
+        << mysql_error(raw);
+    auto q = [&](const std::string& sql) {
+        const int rc = mysql_query(raw, sql.c_str());
+        if (MYSQL_RES* res = mysql_store_result(raw)) mysql_free_result(res);
+        return rc == 0 ? std::string() : std::string(mysql_error(raw));
+    };
+    ASSERT_EQ(q("START TRANSACTION"), "");
+    // The bigger transaction (InnoDB picks the smaller one as the victim).
+    std::string many = "INSERT INTO address_stats (address, soft_bounces) VALUES ";
+    for (int i = 0; i < 3000; ++i) many += (i ? ",('" : "('") + std::to_string(i) + "@filler.example', 0)";
+    ASSERT_EQ(q(many), "");
+    ASSERT_EQ(q("SELECT * FROM messages WHERE message_id = 'msg-deadlock' FOR UPDATE"), "");
+
+    util::Result<ApplyResult> applied = util::Unexpected(util::Error{});
+    std::thread writer([&] { applied = (*store)->apply(delivery); });
+    // The store has inserted the event row and waits for the message row; now want its event row.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    std::string hex;
+    for (auto b : delivery[0].id.bytes) {
+        static constexpr char k_digits[] = "0123456789ABCDEF";
+        hex += k_digits[b >> 4];
+        hex += k_digits[b & 15];
+    }
+    EXPECT_EQ(q("INSERT INTO events (message_id, event_id, type, type_name, occurred_at, archive_id, archive_offset, "
+                "archive_length) VALUES ('msg-deadlock', X'" + hex + "', 4, 'Delivery', 0, 0, 0, 0)"),
+              "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(q("ROLLBACK"), "");
+    writer.join();
+    mysql_close(raw);
+
+    ASSERT_TRUE(applied) << applied.error().describe();
+    EXPECT_EQ(applied->applied, 1);
+    EXPECT_GE((*store)->transaction_retries(), 1);
+    auto v = (*store)->message("msg-deadlock", false);
+    ASSERT_TRUE(v && *v);
+    EXPECT_EQ((*v)->message.status.status, core::RecipientStatus::delivered);
+    EXPECT_EQ((*v)->message.event_count, 2);
 }
 
 // ---- the server going away ----
