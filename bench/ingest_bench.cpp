@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mysql.h>
+
 #include "event_factory.hpp"
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/ses/event_parser.hpp"
@@ -264,7 +266,28 @@ int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int 
     out.info = *info;
     std::printf("              round %d: %.2f s wall, %lld transaction retries\n", round, out.seconds,
                 static_cast<long long>((*store)->transaction_retries()));
-    if (o.keep && round == o.repeat - 1) std::printf("database kept: %s\n", options->database.c_str());
+    store->reset();
+    // Size on the server (InnoDB's estimate), then drop the database so rounds start alike.
+    MYSQL* raw = mysql_init(nullptr);
+    if (mysql_real_connect(raw, options->host.c_str(), options->user.c_str(), options->password.c_str(), nullptr,
+                           options->port, nullptr, 0) != nullptr) {
+        const std::string size = "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+                                 "WHERE table_schema = '" + options->database + "'";
+        if (mysql_query(raw, size.c_str()) == 0) {
+            if (MYSQL_RES* res = mysql_store_result(raw)) {
+                if (MYSQL_ROW row = mysql_fetch_row(res); row != nullptr && row[0] != nullptr) {
+                    out.db_bytes = std::strtoull(row[0], nullptr, 10);
+                }
+                mysql_free_result(res);
+            }
+        }
+        if (o.keep && round == o.repeat - 1) {
+            std::printf("database kept: %s\n", options->database.c_str());
+        } else if (mysql_query(raw, ("DROP DATABASE `" + options->database + "`").c_str()) != 0) {
+            std::fprintf(stderr, "ingest_bench: dropping %s: %s\n", options->database.c_str(), mysql_error(raw));
+        }
+    }
+    mysql_close(raw);
     return 0;
 }
 
