@@ -986,7 +986,8 @@ struct MysqlStore::Impl {
 
     Result<ApplyResult> apply_in_transaction(Connection& c, std::span<const core::SesEvent* const> events,
                                              std::int64_t batch_duplicates);
-    Result<std::optional<SendRecord>> read_send(Connection& c, std::string_view send_id, bool for_update);
+    // The send the WHERE condition selects (locked when for_update), with its recipients.
+    Result<std::optional<SendRecord>> read_send(Connection& c, std::string_view where, bool for_update);
     Result<std::string> decompress(std::string_view frame, std::int64_t raw_size);
 };
 
@@ -1349,7 +1350,8 @@ Result<std::optional<core::Suppression>> MysqlStore::suppression(std::string_vie
 
 Result<void> MysqlStore::suppress(const core::Suppression& entry) {
     Impl& s = *m_impl;
-    return s.with_connection([&](Connection& c) {
+    // A transaction of its own so that a deadlock with an apply() touching the address is retried.
+    return s.in_transaction([&](Connection& c) {
         return c.exec(s.suppression_upsert_head + suppression_row(entry) + s.suppression_upsert_tail, "writing a suppression");
     });
 }
