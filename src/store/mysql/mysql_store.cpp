@@ -17,8 +17,16 @@
 #include <thread>
 #include <unordered_map>
 
+#include "mailtrack/store/batch_effects.hpp"
+#include "mailtrack/store/row_reader.hpp"
+
 namespace mailtrack::store {
 namespace {
+
+using rows::read_message;
+using rows::read_recipient;
+using rows::read_suppression;
+using rows::status_at;
 
 using core::EventId;
 using core::MessageState;
@@ -597,133 +605,6 @@ std::string suppression_row(const core::Suppression& x) {
            event(x.source_event) + "," + text(x.detail) + "," + num(x.expires_at) + "," + bin(suppression_key(x)) + ")";
 }
 
-core::RecipientStatus status_at(std::int64_t v) {
-    return core::status_from_precedence(static_cast<int>(v)).value_or(core::RecipientStatus::queued);
-}
-
-core::Engagement read_engagement(Rows& s) {
-    core::Engagement e;
-    e.opens = s.int64();
-    e.first_open_at = s.opt_int64();
-    e.last_open_at = s.opt_int64();
-    e.clicks = s.int64();
-    e.first_click_at = s.opt_int64();
-    e.last_click_at = s.opt_int64();
-    e.subscription_changes = s.int64();
-    e.unsubscribed_at = s.opt_int64();
-    return e;
-}
-
-core::StatusStamp read_status(Rows& s) {
-    core::StatusStamp st;
-    st.status = status_at(s.int64());
-    st.at = s.int64();
-    st.event = s.event_id();
-    return st;
-}
-
-MessageState read_message(Rows& s) {
-    MessageState m;
-    m.message_id = s.text();
-    m.status = read_status(s);
-    m.mail_timestamp = s.opt_int64();
-    m.source = s.text();
-    m.subject = s.text();
-    m.sending_account_id = s.text();
-    m.source_arn = s.text();
-    m.configuration_set = s.text();
-    m.send_id = s.text();
-    m.recipient_count = s.int64();
-    m.engagement = read_engagement(s);
-    m.event_count = s.int64();
-    m.unknown_events = s.int64();
-    m.first_event_at = s.opt_int64();
-    m.last_event_at = s.opt_int64();
-    return m;
-}
-
-RecipientState read_recipient(Rows& s) {
-    RecipientState r;
-    r.message_id = s.text();
-    r.address = s.text();
-    r.status = read_status(s);
-    if (auto at = s.opt_int64()) {
-        core::DeliveryFact d;
-        d.at = *at;
-        d.event = s.event_id();
-        d.smtp_response = s.text();
-        d.reporting_mta = s.text();
-        d.processing_time_millis = s.opt_int64().value_or(0);
-        r.delivery = std::move(d);
-    } else {
-        for (int i = 0; i < 4; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::BounceFact b;
-        b.at = *at;
-        b.event = s.event_id();
-        b.bounce_type = s.text();
-        b.bounce_subtype = s.text();
-        b.action = s.text();
-        b.status_code = s.text();
-        b.diagnostic_code = s.text();
-        r.bounce = std::move(b);
-    } else {
-        for (int i = 0; i < 6; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::ComplaintFact c;
-        c.at = *at;
-        c.event = s.event_id();
-        c.feedback_type = s.text();
-        c.complaint_subtype = s.text();
-        c.user_agent = s.text();
-        r.complaint = std::move(c);
-    } else {
-        for (int i = 0; i < 4; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::DelayFact y;
-        y.at = *at;
-        y.event = s.event_id();
-        y.delay_type = s.text();
-        y.status_code = s.text();
-        y.diagnostic_code = s.text();
-        y.expiration_time = s.opt_int64();
-        r.delay = std::move(y);
-    } else {
-        for (int i = 0; i < 5; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::FailureFact f;
-        f.at = *at;
-        f.event = s.event_id();
-        f.reason = s.text();
-        f.template_name = s.text();
-        r.failure = std::move(f);
-    } else {
-        for (int i = 0; i < 3; ++i) s.text();
-    }
-    r.engagement = read_engagement(s);
-    r.soft_bounces = s.int64();
-    r.event_count = s.int64();
-    r.first_event_at = s.opt_int64();
-    r.last_event_at = s.opt_int64();
-    return r;
-}
-
-core::Suppression read_suppression(Rows& s) {
-    core::Suppression x;
-    x.address = s.text();
-    const auto reason = s.int64();
-    x.reason = reason >= 0 && reason <= 3 ? static_cast<core::SuppressionReason>(reason) : core::SuppressionReason::manual;
-    x.since = s.int64();
-    x.source_event = s.event_id();
-    x.detail = s.text();
-    x.expires_at = s.opt_int64();
-    return x;
-}
-
 constexpr const char* k_suppression_select = "SELECT address, reason, since, source_event, detail, expires_at FROM suppressions";
 constexpr const char* k_send_columns =
     "send_id, idempotency_key, status, created_at, updated_at, attempts, from_address, subject, template_name, "
@@ -1151,42 +1032,19 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     }
 
     // The new events' effects, joined in memory, then joined into the rows by SQL.
-    std::map<std::string, MessageState, std::less<>> messages;
-    std::map<std::pair<std::string, std::string>, RecipientState> recipients;
-    std::map<std::string, core::Suppression, std::less<>> suppressions;
-    std::map<std::string, std::pair<std::int64_t, UnixMillis>, std::less<>> soft;
+    BatchEffects effects;
     for (const auto* ev : mine) {
         ++(ev->type == core::EventType::unknown ? result.unknown : result.applied);
-        core::EventEffects fx = core::effects_of(*ev);
-        if (auto it = messages.find(fx.message.message_id); it != messages.end()) {
-            merge_into(it->second, fx.message);
-        } else {
-            std::string key = fx.message.message_id;
-            messages.emplace(std::move(key), std::move(fx.message));
-        }
-        for (RecipientState& r : fx.recipients) {
-            auto key = std::make_pair(r.message_id, r.address);
-            if (auto it = recipients.find(key); it != recipients.end()) merge_into(it->second, r);
-            else recipients.emplace(std::move(key), std::move(r));
-        }
-        for (core::Suppression& x : fx.suppressions) {
-            if (auto it = suppressions.find(x.address); it != suppressions.end()) merge_into(it->second, x);
-            else suppressions.emplace(x.address, std::move(x));
-        }
-        for (const std::string& a : fx.soft_bounced) {
-            auto& [count, last] = soft[a];
-            ++count;
-            last = std::max(last, ev->occurred_at);
-        }
+        effects.add(*ev);
     }
-    if (auto r = write_states(c, messages, recipients); !r) return util::Unexpected(std::move(r).error());
+    if (auto r = write_states(c, effects.messages, effects.recipients); !r) return util::Unexpected(std::move(r).error());
     rows.clear();
-    for (const auto& [a, x] : suppressions) rows.push_back(suppression_row(x));
+    for (const auto& [a, x] : effects.suppressions) rows.push_back(suppression_row(x));
     if (auto r = insert_rows(c, suppression_upsert_head, rows, suppression_upsert_tail, "writing suppressions"); !r) {
         return util::Unexpected(std::move(r).error());
     }
     rows.clear();
-    for (const auto& [a, v] : soft) rows.push_back("(" + bin(a) + "," + num(v.first) + "," + num(v.second) + ")");
+    for (const auto& [a, v] : effects.soft_bounces) rows.push_back("(" + bin(a) + "," + num(v.first) + "," + num(v.second) + ")");
     if (auto r = insert_rows(c, stats_upsert_head, rows, stats_upsert_tail, "counting soft bounces"); !r) {
         return util::Unexpected(std::move(r).error());
     }
