@@ -85,8 +85,12 @@ def start_mariadb(tmp, start):
     data = os.path.join(tmp, "mariadb-data")
     sock = os.path.join(tmp, "mariadb.sock")
     pidfile = os.path.join(tmp, "mariadb.pid")
+    # A temp dir of its own: servers bootstrapping in parallel must not share /tmp's temp tables.
+    server_tmp = os.path.join(tmp, "mariadb-tmp")
+    os.makedirs(server_tmp)
     r = subprocess.run([install, "--no-defaults", "--datadir=" + data, "--user=root", "--skip-test-db",
-                        "--auth-root-authentication-method=socket"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                        "--auth-root-authentication-method=socket", "--tmpdir=" + server_tmp],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
         raise RuntimeError("mariadb-install-db failed: %s" % r.stdout.decode(errors="replace")[-2000:])
     tls = make_tls_files(tmp)
@@ -94,6 +98,7 @@ def start_mariadb(tmp, start):
     # Tests only: commits are flushed to the OS, not fsynced (bench/ measures with the default 1).
     cmd = [server, "--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=%d" % port,
            "--bind-address=127.0.0.1", "--user=root", "--pid-file=" + pidfile, "--skip-name-resolve",
+           "--tmpdir=" + server_tmp,
            "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
            "--max-connections=300", "--innodb-lock-wait-timeout=10", "--log-error=" + os.path.join(tmp, "mariadb.err")]
     cmd += ["--ssl-ca=" + tls["ca"], "--ssl-cert=" + tls["cert"], "--ssl-key=" + tls["key"]]
