@@ -5,6 +5,12 @@
 //
 //   ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--repeat R]
 //                [--dir D] [--mode parse|apply|both] [--keep]
+//                [--mysql-url mysql://user@host:port/prefix?ssl-mode=DISABLED] [--writers W]
+//
+// With --mysql-url the apply goes to MySQL/MariaDB instead (password from
+// MAILTRACK_MYSQL_PASSWORD): a fresh database <prefix>_<pid>_<round> per run, dropped after
+// unless --keep, and --writers threads each ingesting a contiguous share of the events through
+// its own Ingestor over one MysqlStore (pool of W connections), as W workers would.
 
 #include <algorithm>
 #include <charconv>
@@ -16,15 +22,19 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <mysql.h>
+
 #include "event_factory.hpp"
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/ses/event_parser.hpp"
+#include "mailtrack/store/mysql_store.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
 
 namespace {
@@ -43,13 +53,16 @@ struct Options {
     bool parse = true;
     bool apply = true;
     bool keep = false;  // keep the last run's database for inspection
+    std::string mysql_url;  // apply into MySQL/MariaDB instead of SQLite
+    int writers = 1;        // concurrent ingesting threads (MySQL only)
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "ingest_bench: %s\n"
                  "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--cache-kib K] [--repeat R]\n"
-                 "                    [--dir D] [--mode parse|apply|both] [--keep]\n",
+                 "                    [--dir D] [--mode parse|apply|both] [--keep]\n"
+                 "                    [--mysql-url URL] [--writers W]\n",
                  why);
     std::exit(64);
 }
@@ -82,6 +95,8 @@ Options parse_options(int argc, char** argv) {
         else if (flag == "--cache-kib") o.cache_kib = number<int>(flag, value);
         else if (flag == "--repeat") o.repeat = number<int>(flag, value);
         else if (flag == "--dir") o.dir = value;
+        else if (flag == "--mysql-url") o.mysql_url = value;
+        else if (flag == "--writers") o.writers = number<int>(flag, value);
         else if (flag == "--mode") {
             if (value != "parse" && value != "apply" && value != "both") usage("--mode is parse, apply or both");
             o.parse = value != "apply";
@@ -91,6 +106,7 @@ Options parse_options(int argc, char** argv) {
         }
     }
     if (o.events == 0 || o.batch == 0 || o.repeat < 1) usage("--events, --batch and --repeat must be positive");
+    if (o.writers < 1 || (o.writers > 1 && o.mysql_url.empty())) usage("--writers is 1 or more, and only with --mysql-url");
     return o;
 }
 
@@ -180,7 +196,105 @@ struct ApplyRun {
     std::uintmax_t db_bytes = 0;
 };
 
+int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int round, ApplyRun& out) {
+    out = ApplyRun{};
+    auto options = mailtrack::store::parse_mysql_url(o.mysql_url);
+    if (!options) {
+        std::fprintf(stderr, "ingest_bench: %s\n", options.error().describe().c_str());
+        return 1;
+    }
+    if (const char* pw = std::getenv("MAILTRACK_MYSQL_PASSWORD")) options->password = pw;
+    options->database += "_" + std::to_string(::getpid()) + "_" + std::to_string(round);
+    options->create_database = true;
+    options->archive_zstd_level = o.zstd_level;
+    options->pool_size = o.writers;
+    auto store = mailtrack::store::MysqlStore::open(*options);
+    if (!store) {
+        std::fprintf(stderr, "ingest_bench: %s\n", store.error().describe().c_str());
+        return 1;
+    }
+    std::vector<mailtrack::app::IngestReport> reports(static_cast<std::size_t>(o.writers));
+    std::vector<std::string> errors(static_cast<std::size_t>(o.writers));
+    auto process_cpu = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+        return std::pair(sec(u.ru_utime), sec(u.ru_stime));
+    };
+    const auto cpu_before = process_cpu();
+    const Stopwatch watch;
+    {
+        std::vector<std::jthread> threads;
+        const std::size_t share = (docs.size() + static_cast<std::size_t>(o.writers) - 1) / static_cast<std::size_t>(o.writers);
+        for (std::size_t w = 0; w < static_cast<std::size_t>(o.writers); ++w) {
+            threads.emplace_back([&, w] {
+                mailtrack::app::Ingestor ingestor(**store, o.batch, mailtrack::ses::EventParser::k_default_max_document_bytes);
+                for (std::size_t i = w * share; i < std::min(docs.size(), (w + 1) * share); ++i) {
+                    if (auto r = ingestor.add(docs[i], "bench"); !r) {
+                        errors[w] = r.error().describe();
+                        return;
+                    }
+                }
+                if (auto r = ingestor.flush(); !r) errors[w] = r.error().describe();
+                reports[w] = ingestor.report();
+            });
+        }
+    }
+    out.seconds = watch.wall_seconds();
+    // Every writer's CPU (this process only; the server's is not counted).
+    const auto cpu_after = process_cpu();
+    out.user_seconds = cpu_after.first - cpu_before.first;
+    out.sys_seconds = cpu_after.second - cpu_before.second;
+    out.cpu_seconds = out.user_seconds + out.sys_seconds;
+    for (const auto& e : errors) {
+        if (!e.empty()) {
+            std::fprintf(stderr, "ingest_bench: %s\n", e.c_str());
+            return 1;
+        }
+    }
+    for (const auto& r : reports) {
+        out.report.documents += r.documents;
+        out.report.applied += r.applied;
+        out.report.duplicates += r.duplicates;
+        out.report.unknown += r.unknown;
+        out.report.rejected += r.rejected;
+        out.report.batches += r.batches;
+    }
+    auto info = (*store)->info();
+    if (!info) {
+        std::fprintf(stderr, "ingest_bench: %s\n", info.error().describe().c_str());
+        return 1;
+    }
+    out.info = *info;
+    std::printf("              round %d: %.2f s wall, %lld transaction retries\n", round, out.seconds,
+                static_cast<long long>((*store)->transaction_retries()));
+    store->reset();
+    // Size on the server (InnoDB's estimate), then drop the database so rounds start alike.
+    MYSQL* raw = mysql_init(nullptr);
+    if (mysql_real_connect(raw, options->host.c_str(), options->user.c_str(), options->password.c_str(), nullptr,
+                           options->port, nullptr, 0) != nullptr) {
+        const std::string size = "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+                                 "WHERE table_schema = '" + options->database + "'";
+        if (mysql_query(raw, size.c_str()) == 0) {
+            if (MYSQL_RES* res = mysql_store_result(raw)) {
+                if (MYSQL_ROW row = mysql_fetch_row(res); row != nullptr && row[0] != nullptr) {
+                    out.db_bytes = std::strtoull(row[0], nullptr, 10);
+                }
+                mysql_free_result(res);
+            }
+        }
+        if (o.keep && round == o.repeat - 1) {
+            std::printf("database kept: %s\n", options->database.c_str());
+        } else if (mysql_query(raw, ("DROP DATABASE `" + options->database + "`").c_str()) != 0) {
+            std::fprintf(stderr, "ingest_bench: dropping %s: %s\n", options->database.c_str(), mysql_error(raw));
+        }
+    }
+    mysql_close(raw);
+    return 0;
+}
+
 int run_apply(const Options& o, const std::vector<std::string>& docs, int round, ApplyRun& out) {
+    if (!o.mysql_url.empty()) return run_apply_mysql(o, docs, round, out);
     out = ApplyRun{};
     const fs::path dir = o.dir.empty() ? fs::temp_directory_path() : fs::path(o.dir);
     const fs::path db = dir / ("mailtrack-bench-" + std::to_string(::getpid()) + "-" + std::to_string(round) + ".db");
@@ -280,7 +394,8 @@ int main(int argc, char** argv) {
         }
         const auto& r = last.report;
         const auto& info = last.info;
-        std::printf("parse+apply:  median %.0f events/s wall  runs: %s\n", median(rates), joined(rates).c_str());
+        std::printf("parse+apply:  median %.0f events/s wall  runs: %s  (%s, %d writer(s))\n", median(rates),
+                    joined(rates).c_str(), o.mysql_url.empty() ? "SQLite" : "MySQL", o.writers);
         std::printf("              median %.0f events/s per CPU-second  runs: %s\n", median(cpu_rates),
                     joined(cpu_rates).c_str());
         std::printf("              last run: %.2f s wall, %.2f s user, %.2f s system\n", last.seconds,

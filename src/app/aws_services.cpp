@@ -59,10 +59,13 @@ util::Result<std::unique_ptr<AwsServices>> make_aws_services(const config::Confi
     s->sqs_endpoint = resolve_endpoint(c, env, "sqs", s->region.value);
     s->sns_endpoint = resolve_endpoint(c, env, "sns", s->region.value);
     s->sesv2_endpoint = resolve_endpoint(c, env, "sesv2", s->region.value);
+    s->secretsmanager_endpoint = resolve_endpoint(c, env, "secretsmanager", s->region.value);
     const aws::ClientContext ctx{*s->transport, *s->credentials, s->clock, s->sleeper, s->jitter, s->quota, s->retry};
     s->sqs = std::make_unique<aws::SqsClient>(ctx, aws::ServiceEndpoint{s->sqs_endpoint.value, s->region.value, "sqs"});
     s->sns = std::make_unique<aws::SnsClient>(ctx, aws::ServiceEndpoint{s->sns_endpoint.value, s->region.value, "sns"});
     s->ses = std::make_unique<aws::SesV2Client>(ctx, aws::ServiceEndpoint{s->sesv2_endpoint.value, s->region.value, "ses"});
+    s->secrets = std::make_unique<aws::SecretsManagerClient>(
+        ctx, aws::ServiceEndpoint{s->secretsmanager_endpoint.value, s->region.value, "secretsmanager"});
     return s;
 }
 

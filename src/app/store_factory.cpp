@@ -1,10 +1,71 @@
 #include "mailtrack/app/store_factory.hpp"
 
+#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/secrets.hpp"
+#include "mailtrack/aws/secretsmanager.hpp"
+#include "mailtrack/store/mysql_store.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
 
 namespace mailtrack::app {
+namespace {
+
+util::Result<std::unique_ptr<store::Store>> open_mysql(const config::Config& config, const aws::Environment& env) {
+    const std::string& url = config.text("store.mysql_url");
+    if (url.empty()) {
+        return util::fail(util::ErrorKind::config,
+                          "store.mysql_url is required with store.backend = \"mysql\" "
+                          "(mysql://user@host:3306/database?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.pem)");
+    }
+    auto options = store::parse_mysql_url(url);
+    if (!options) return util::Unexpected(std::move(options).error());
+    options->archive_zstd_level = static_cast<int>(config.integer("store.archive_zstd_level"));
+    options->create_database = config.boolean("store.mysql_create_database");
+
+    // Secrets Manager is only reached when the secret is the source in use.
+    std::unique_ptr<AwsServices> aws;
+    const SecretFetcher fetch = [&](const std::string& id) -> util::Result<std::string> {
+        if (!aws) {
+            auto s = make_aws_services(config, env);
+            if (!s) return util::Unexpected(std::move(s).error());
+            aws = std::move(*s);
+        }
+        auto v = aws->secrets->get_secret_value(id);
+        if (!v) {
+            const aws::Error& e = v.error();
+            // A network failure or a throttled call may pass; a missing secret or a denied
+            // call is configuration.
+            const bool transient = e.kind == aws::ErrorKind::timeout || e.kind == aws::ErrorKind::connection ||
+                                   e.kind == aws::ErrorKind::throttled || aws::outcome_unknown(e);
+            return util::fail(transient ? util::ErrorKind::storage_unavailable : util::ErrorKind::config, e.describe());
+        }
+        if (v->binary) return util::fail(util::ErrorKind::config, "the secret holds binary data, not a string");
+        return std::move(v->secret_string);
+    };
+    auto secret = resolve_secret(SecretSources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD",
+                                               config.text("store.mysql_password_file"),
+                                               config.text("store.mysql_secret_arn")},
+                                 env, fetch);
+    if (!secret) return util::Unexpected(std::move(secret).error());
+    if (*secret) {
+        options->password = std::move((*secret)->password);
+        if (options->user.empty()) options->user = (*secret)->username;
+    }
+    if (options->user.empty()) {
+        return util::fail(util::ErrorKind::config,
+                          "store.mysql_url names no user (mysql://USER@host/db) and no secret supplied one");
+    }
+    auto s = store::MysqlStore::open(*options);
+    if (!s) return util::Unexpected(std::move(s).error());
+    return std::unique_ptr<store::Store>(std::move(*s));
+}
+
+}  // namespace
 
 util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& config) {
+    return open_store(config, aws::process_environment());
+}
+
+util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, const aws::Environment& env) {
     const std::string& backend = config.text("store.backend");
     if (backend == "sqlite") {
         store::SqliteOptions options;
@@ -16,7 +77,8 @@ util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& con
         if (!s) return util::Unexpected(std::move(s).error());
         return std::unique_ptr<store::Store>(std::move(*s));
     }
-    return util::fail(util::ErrorKind::config, "store.backend: unknown backend \"" + backend + "\" (known: sqlite)");
+    if (backend == "mysql") return open_mysql(config, env);
+    return util::fail(util::ErrorKind::config, "store.backend: unknown backend \"" + backend + "\" (known: sqlite, mysql)");
 }
 
 }  // namespace mailtrack::app

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Starts AWS emulators on free loopback ports, runs a command, then stops them.
 
-  peers.py [--fauxqs] [--moto] [--ses] [--redis] -- COMMAND ARGS...
+  peers.py [--fauxqs] [--moto] [--ses] [--redis] [--mariadb] -- COMMAND ARGS...
 
 Each started peer's endpoint is passed to COMMAND in the environment:
   MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
@@ -12,6 +12,14 @@ Each started peer's endpoint is passed to COMMAND in the environment:
                              certificate (for IP 127.0.0.1) MAILTRACK_TEST_REDIS_TLS_CA signed;
                              MAILTRACK_TEST_REDIS_OTHER_CA is an unrelated CA (to be refused)
 A test that must stop and restart Redis starts its own with start_redis() / RedisServer below.
+  MAILTRACK_TEST_MYSQL_URL   a MariaDB server (Debian mariadb-server) on a throwaway data directory:
+                             mysql://mailtrack@127.0.0.1:PORT/ (append a database name; the user may
+                             create any), password in MAILTRACK_TEST_MYSQL_PASSWORD;
+                             MAILTRACK_TEST_MARIADB_CMD is the server's command line (JSON list) and
+                             MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it;
+                             MAILTRACK_PEERS_MARIADB_ARGS adds server options (benchmarks).
+                             The server speaks TLS with a certificate for IP 127.0.0.1 signed by
+                             MAILTRACK_TEST_MYSQL_CA; MAILTRACK_TEST_MYSQL_OTHER_CA is an unrelated CA
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -142,6 +150,83 @@ def node_bin(package):
     return path
 
 
+MARIADB_PASSWORD = "mailtrack-test-password"
+
+
+def start_mariadb(tmp, start):
+    """Initializes a data directory and starts mariadbd on a free loopback port; returns env vars."""
+    install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+    server = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if install is None or not os.path.exists(server) or client is None:
+        raise RuntimeError("mariadb-server is not installed (scripts/apt-packages.d/mysql.txt)")
+    data = os.path.join(tmp, "mariadb-data")
+    sock = os.path.join(tmp, "mariadb.sock")
+    pidfile = os.path.join(tmp, "mariadb.pid")
+    # A temp dir of its own: servers bootstrapping in parallel must not share /tmp's temp tables.
+    server_tmp = os.path.join(tmp, "mariadb-tmp")
+    os.makedirs(server_tmp)
+    r = subprocess.run([install, "--no-defaults", "--datadir=" + data, "--user=root", "--skip-test-db",
+                        "--auth-root-authentication-method=socket", "--tmpdir=" + server_tmp],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        raise RuntimeError("mariadb-install-db failed: %s" % r.stdout.decode(errors="replace")[-2000:])
+    tls = make_tls_files(tmp)
+    port = free_port()
+    # Tests only: commits are flushed to the OS, not fsynced (bench/ measures with the default 1).
+    cmd = [server, "--no-defaults", "--datadir=" + data, "--socket=" + sock, "--port=%d" % port,
+           "--bind-address=127.0.0.1", "--user=root", "--pid-file=" + pidfile, "--skip-name-resolve",
+           "--tmpdir=" + server_tmp,
+           "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=64M", "--innodb-flush-log-at-trx-commit=2",
+           "--max-connections=300", "--innodb-lock-wait-timeout=10", "--log-error=" + os.path.join(tmp, "mariadb.err")]
+    cmd += ["--ssl-ca=" + tls["ca"], "--ssl-cert=" + tls["cert"], "--ssl-key=" + tls["key"]]
+    # Benchmarks override server options (later ones win), e.g. --innodb-flush-log-at-trx-commit=1.
+    cmd += os.environ.get("MAILTRACK_PEERS_MARIADB_ARGS", "").split()
+    log = open(os.path.join(tmp, "mariadb.log"), "wb")
+    p = subprocess.Popen(cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    start(p)
+    deadline = time.time() + 30
+    while True:
+        if p.poll() is not None:
+            raise RuntimeError("mariadbd exited with status %s: %s" % (
+                p.returncode, open(os.path.join(tmp, "mariadb.err"), errors="replace").read()[-2000:]))
+        r = subprocess.run([client, "--no-defaults", "-S", sock, "-uroot", "-e",
+                            "CREATE USER IF NOT EXISTS 'mailtrack'@'127.0.0.1' IDENTIFIED BY '%s'; "
+                            "GRANT ALL ON *.* TO 'mailtrack'@'127.0.0.1';" % MARIADB_PASSWORD],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode == 0:
+            break
+        if time.time() > deadline:
+            raise RuntimeError("mariadbd not ready after 30 s: %s" % r.stdout.decode(errors="replace"))
+        time.sleep(0.2)
+    return {"MAILTRACK_TEST_MYSQL_URL": "mysql://mailtrack@127.0.0.1:%d/" % port,
+            "MAILTRACK_TEST_MYSQL_PASSWORD": MARIADB_PASSWORD,
+            "MAILTRACK_TEST_MARIADB_CMD": json.dumps(cmd), "MAILTRACK_TEST_MARIADB_PIDFILE": pidfile,
+            "MAILTRACK_TEST_MYSQL_CA": tls["ca"], "MAILTRACK_TEST_MYSQL_OTHER_CA": tls["other_ca"]}
+
+
+def make_tls_files(tmp):
+    """A throwaway CA and a server certificate for IP 127.0.0.1 (no DNS name), plus an unrelated CA."""
+    d = os.path.join(tmp, "tls")
+    os.makedirs(d)
+    p = lambda name: os.path.join(d, name)
+
+    def openssl(*args):
+        r = subprocess.run(["openssl", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise RuntimeError("openssl %s failed: %s" % (args[0], r.stdout.decode(errors="replace")))
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=mailtrack test %s" % ca,
+                "-keyout", p(ca + ".key"), "-out", p(ca + ".pem"))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", p("server.key"),
+            "-out", p("server.csr"))
+    with open(p("ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
+            "-days", "2", "-extfile", p("ext.cnf"), "-out", p("server.pem"))
+    return {"ca": p("ca.pem"), "other_ca": p("other-ca.pem"), "cert": p("server.pem"), "key": p("server.key")}
+
+
 def main(argv):
     if "--" not in argv:
         print(__doc__, file=sys.stderr)
@@ -188,6 +273,8 @@ def main(argv):
             env["MAILTRACK_TEST_REDIS_TLS_URL"] = server.tls_url
             env["MAILTRACK_TEST_REDIS_TLS_CA"] = server.ca_file
             env["MAILTRACK_TEST_REDIS_OTHER_CA"] = server.other_ca_file
+        if "--mariadb" in wanted:
+            env.update(start_mariadb(tmp, lambda p: procs.append(("mariadb", p))))
         return subprocess.call(command, env=env)
     except RuntimeError as e:
         print("peers.py: %s" % e, file=sys.stderr)
@@ -206,6 +293,14 @@ def main(argv):
                     os.killpg(p.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        # A test may have restarted the server; stop whatever the pid file names now.
+        pidfile = env.get("MAILTRACK_TEST_MARIADB_PIDFILE")
+        if pidfile and os.path.exists(pidfile):
+            try:
+                pid = int(open(pidfile).read().strip())
+                os.kill(pid, signal.SIGKILL)
+            except (ValueError, ProcessLookupError, OSError):
+                pass
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -9,8 +9,16 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "mailtrack/store/batch_effects.hpp"
+#include "mailtrack/store/row_reader.hpp"
+
 namespace mailtrack::store {
 namespace {
+
+using rows::read_message;
+using rows::read_recipient;
+using rows::read_suppression;
+using rows::status_at;
 
 using core::EventId;
 using core::MessageState;
@@ -214,11 +222,6 @@ private:
 
 // ---- row codecs -----------------------------------------------------------------------------
 
-core::RecipientStatus status_at(std::int64_t v) {
-    // Rows are only written by this store; an out-of-range value means a newer schema wrote it.
-    return core::status_from_precedence(static_cast<int>(v)).value_or(core::RecipientStatus::queued);
-}
-
 void bind_engagement(Statement& s, const core::Engagement& e) {
     s.bind(e.opens);
     s.bind(e.first_open_at);
@@ -230,31 +233,10 @@ void bind_engagement(Statement& s, const core::Engagement& e) {
     s.bind(e.unsubscribed_at);
 }
 
-core::Engagement read_engagement(Statement& s) {
-    core::Engagement e;
-    e.opens = s.int64();
-    e.first_open_at = s.opt_int64();
-    e.last_open_at = s.opt_int64();
-    e.clicks = s.int64();
-    e.first_click_at = s.opt_int64();
-    e.last_click_at = s.opt_int64();
-    e.subscription_changes = s.int64();
-    e.unsubscribed_at = s.opt_int64();
-    return e;
-}
-
 void bind_status(Statement& s, const core::StatusStamp& st) {
     s.bind(static_cast<std::int64_t>(core::precedence(st.status)));
     s.bind(st.at);
     s.bind(st.event);
-}
-
-core::StatusStamp read_status(Statement& s) {
-    core::StatusStamp st;
-    st.status = status_at(s.int64());
-    st.at = s.int64();
-    st.event = s.event_id();
-    return st;
 }
 
 constexpr const char* k_message_columns =
@@ -278,26 +260,6 @@ void bind_message(Statement& s, const MessageState& m) {
     s.bind(m.unknown_events);
     s.bind(m.first_event_at);
     s.bind(m.last_event_at);
-}
-
-MessageState read_message(Statement& s) {
-    MessageState m;
-    m.message_id = s.text();
-    m.status = read_status(s);
-    m.mail_timestamp = s.opt_int64();
-    m.source = s.text();
-    m.subject = s.text();
-    m.sending_account_id = s.text();
-    m.source_arn = s.text();
-    m.configuration_set = s.text();
-    m.send_id = s.text();
-    m.recipient_count = s.int64();
-    m.engagement = read_engagement(s);
-    m.event_count = s.int64();
-    m.unknown_events = s.int64();
-    m.first_event_at = s.opt_int64();
-    m.last_event_at = s.opt_int64();
-    return m;
 }
 
 constexpr const char* k_recipient_columns =
@@ -359,88 +321,6 @@ void bind_recipient(Statement& s, const RecipientState& r) {
     s.bind(r.event_count);
     s.bind(r.first_event_at);
     s.bind(r.last_event_at);
-}
-
-RecipientState read_recipient(Statement& s) {
-    RecipientState r;
-    r.message_id = s.text();
-    r.address = s.text();
-    r.status = read_status(s);
-    if (auto at = s.opt_int64()) {
-        core::DeliveryFact d;
-        d.at = *at;
-        d.event = s.event_id();
-        d.smtp_response = s.text();
-        d.reporting_mta = s.text();
-        d.processing_time_millis = s.opt_int64().value_or(0);
-        r.delivery = std::move(d);
-    } else {
-        for (int i = 0; i < 4; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::BounceFact b;
-        b.at = *at;
-        b.event = s.event_id();
-        b.bounce_type = s.text();
-        b.bounce_subtype = s.text();
-        b.action = s.text();
-        b.status_code = s.text();
-        b.diagnostic_code = s.text();
-        r.bounce = std::move(b);
-    } else {
-        for (int i = 0; i < 6; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::ComplaintFact c;
-        c.at = *at;
-        c.event = s.event_id();
-        c.feedback_type = s.text();
-        c.complaint_subtype = s.text();
-        c.user_agent = s.text();
-        r.complaint = std::move(c);
-    } else {
-        for (int i = 0; i < 4; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::DelayFact y;
-        y.at = *at;
-        y.event = s.event_id();
-        y.delay_type = s.text();
-        y.status_code = s.text();
-        y.diagnostic_code = s.text();
-        y.expiration_time = s.opt_int64();
-        r.delay = std::move(y);
-    } else {
-        for (int i = 0; i < 5; ++i) s.text();
-    }
-    if (auto at = s.opt_int64()) {
-        core::FailureFact f;
-        f.at = *at;
-        f.event = s.event_id();
-        f.reason = s.text();
-        f.template_name = s.text();
-        r.failure = std::move(f);
-    } else {
-        for (int i = 0; i < 3; ++i) s.text();
-    }
-    r.engagement = read_engagement(s);
-    r.soft_bounces = s.int64();
-    r.event_count = s.int64();
-    r.first_event_at = s.opt_int64();
-    r.last_event_at = s.opt_int64();
-    return r;
-}
-
-core::Suppression read_suppression(Statement& s) {
-    core::Suppression x;
-    x.address = s.text();
-    const auto reason = s.int64();
-    x.reason = reason >= 0 && reason <= 3 ? static_cast<core::SuppressionReason>(reason) : core::SuppressionReason::manual;
-    x.since = s.int64();
-    x.source_event = s.event_id();
-    x.detail = s.text();
-    x.expires_at = s.opt_int64();
-    return x;
 }
 
 void bind_suppression(Statement& s, const core::Suppression& x) {
@@ -701,10 +581,7 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
     archive_buffer.clear();
 
     // The batch's effects, joined in memory first so each row is read and written once.
-    std::map<std::string, MessageState, std::less<>> messages;
-    std::map<std::pair<std::string, std::string>, RecipientState> recipients;
-    std::map<std::string, core::Suppression, std::less<>> suppressions;
-    std::map<std::string, std::pair<std::int64_t, UnixMillis>, std::less<>> soft;
+    BatchEffects effects;
 
     for (const core::SesEvent& ev : events) {
         insert_event.reset();
@@ -724,32 +601,11 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         archive_buffer += ev.raw_json;
         ++(ev.type == core::EventType::unknown ? result.unknown : result.applied);
 
-        core::EventEffects fx = core::effects_of(ev);
-        // Kept in key order (std::map) so the writes below walk each B-tree forwards.
-        if (auto it = messages.find(fx.message.message_id); it != messages.end()) {
-            merge_into(it->second, fx.message);
-        } else {
-            std::string key = fx.message.message_id;
-            messages.emplace(std::move(key), std::move(fx.message));
-        }
-        for (RecipientState& r : fx.recipients) {
-            auto key = std::make_pair(r.message_id, r.address);
-            if (auto it = recipients.find(key); it != recipients.end()) merge_into(it->second, r);
-            else recipients.emplace(std::move(key), std::move(r));
-        }
-        for (core::Suppression& x : fx.suppressions) {
-            if (auto it = suppressions.find(x.address); it != suppressions.end()) merge_into(it->second, x);
-            else suppressions.emplace(x.address, std::move(x));
-        }
-        for (const std::string& a : fx.soft_bounced) {
-            auto& [count, last] = soft[a];
-            ++count;
-            last = std::max(last, ev.occurred_at);
-        }
+        effects.add(ev);
     }
     if (archive_buffer.empty()) return result;
 
-    for (auto& [id, m] : messages) {
+    for (auto& [id, m] : effects.messages) {
         get_message.reset();
         get_message.bind(id);
         const int rc = get_message.step();
@@ -764,7 +620,7 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         bind_message(put, m);
         if (auto r = run(put, "writing a message"); !r) return util::Unexpected(std::move(r).error());
     }
-    for (auto& [key, r] : recipients) {
+    for (auto& [key, r] : effects.recipients) {
         get_recipient.reset();
         get_recipient.bind(key.first);
         get_recipient.bind(key.second);
@@ -780,7 +636,7 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         bind_recipient(put, r);
         if (auto w = run(put, "writing a recipient"); !w) return util::Unexpected(std::move(w).error());
     }
-    for (auto& [address, x] : suppressions) {
+    for (auto& [address, x] : effects.suppressions) {
         get_suppression.reset();
         get_suppression.bind(address);
         const int rc = get_suppression.step();
@@ -793,7 +649,7 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
         bind_suppression(put_suppression, x);
         if (auto w = run(put_suppression, "writing a suppression"); !w) return util::Unexpected(std::move(w).error());
     }
-    for (const auto& [address, v] : soft) {
+    for (const auto& [address, v] : effects.soft_bounces) {
         add_soft_bounce.reset();
         add_soft_bounce.bind(address);
         add_soft_bounce.bind(v.first);

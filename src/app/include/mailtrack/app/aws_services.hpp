@@ -6,6 +6,7 @@
 #include "mailtrack/aws/credentials.hpp"
 #include "mailtrack/aws/curl_transport.hpp"
 #include "mailtrack/aws/retry.hpp"
+#include "mailtrack/aws/secretsmanager.hpp"
 #include "mailtrack/aws/sesv2.hpp"
 #include "mailtrack/aws/sns.hpp"
 #include "mailtrack/aws/sqs.hpp"
@@ -22,7 +23,7 @@ struct Resolved {
 
 // Region: aws.region setting, else AWS_REGION, else AWS_DEFAULT_REGION, else the profile's region.
 Resolved resolve_region(const config::Config& c, const aws::Environment& env);
-// Endpoint for `service` ("sqs", "sns", "sesv2"): the service's mailtrack setting, else
+// Endpoint for `service` ("sqs", "sns", "sesv2", "secretsmanager"): the service's mailtrack setting, else
 // aws.endpoint_url, else AWS_ENDPOINT_URL_<SERVICE>, else AWS_ENDPOINT_URL, else the AWS default
 // for the region. mailtrack's own settings win because they are the more specific choice.
 Resolved resolve_endpoint(const config::Config& c, const aws::Environment& env, std::string_view service,
@@ -39,10 +40,11 @@ struct AwsServices {
     std::unique_ptr<aws::CurlTransport> transport;
     std::unique_ptr<aws::CredentialsProvider> credentials;
     Resolved region;
-    Resolved sqs_endpoint, sns_endpoint, sesv2_endpoint;
+    Resolved sqs_endpoint, sns_endpoint, sesv2_endpoint, secretsmanager_endpoint;
     std::unique_ptr<aws::SqsClient> sqs;
     std::unique_ptr<aws::SnsClient> sns;
     std::unique_ptr<aws::SesV2Client> ses;
+    std::unique_ptr<aws::SecretsManagerClient> secrets;
 
     AwsServices(std::uint64_t seed, aws::RetryOptions options) : jitter(seed), retry(options), quota(options) {}
 };

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "mailtrack/store/store.hpp"
+
+namespace mailtrack::store {
+
+// How the connection is protected, as MySQL's --ssl-mode names it.
+enum class MysqlSslMode : std::uint8_t {
+    disabled,         // plain TCP
+    required,         // TLS, server certificate not checked
+    verify_ca,        // TLS, certificate chain checked against ssl_ca (Connector/C 3.3 also checks the host name)
+    verify_identity,  // TLS, chain and host name checked (what RDS should be reached with)
+};
+std::string_view to_string(MysqlSslMode m) noexcept;
+
+struct MysqlOptions {
+    std::string host = "127.0.0.1";
+    unsigned port = 3306;
+    std::string user;
+    std::string password;  // never from a URL or the command line (see app::resolve_secret)
+    std::string database = "mailtrack";
+    MysqlSslMode ssl_mode = MysqlSslMode::verify_identity;
+    std::string ssl_ca;  // PEM CA bundle (RDS: global-bundle.pem); empty = the system's
+    int pool_size = 4;   // connections kept open; calls beyond wait for one
+    int connect_timeout_s = 10;
+    int io_timeout_s = 60;  // read/write timeout of one statement round trip
+    int max_retries = 10;   // deadlock / lock-wait retries of one transaction
+    int archive_zstd_level = 1;
+    bool create_database = false;  // CREATE DATABASE IF NOT EXISTS before migrating (tests, first start)
+};
+
+// Parses `mysql://user@host:3306/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.pem` (also
+// `pool-size`, `connect-timeout`). A password in the URL is refused: it would end up in
+// shell history, process lists and logs; it comes from the environment, a file or Secrets
+// Manager instead. Errors (ErrorKind::config) name the part of the URL that is wrong.
+util::Result<MysqlOptions> parse_mysql_url(std::string_view url);
+
+// The store on MySQL 8 / MariaDB (InnoDB), through MariaDB Connector/C.
+//
+// apply() runs one transaction of multi-row `INSERT ... ON DUPLICATE KEY UPDATE` statements
+// whose UPDATE clauses are the joins of core::merge_into written in SQL, so writers in several
+// processes may apply overlapping batches concurrently without ever regressing a fact; an
+// event adds to counters only in the transaction that inserted its identity. Deadlocks and
+// lock-wait timeouts restart the whole transaction (bounded, with jitter). A lost server
+// gives ErrorKind::storage_unavailable and the next call reconnects.
+//
+// Thread safety: unlike the other stores, one MysqlStore may be used from several threads;
+// each call takes a connection from the pool for its duration.
+class MysqlStore final : public Store {
+public:
+    // Connects, creates the database when asked, and migrates the schema.
+    static util::Result<std::unique_ptr<MysqlStore>> open(const MysqlOptions& options);
+    ~MysqlStore() override;
+
+    util::Result<ApplyResult> apply(std::span<const core::SesEvent> events) override;
+    util::Result<std::optional<MessageView>> message(std::string_view message_id, bool with_raw_json) override;
+    util::Result<std::vector<core::RecipientState>> recipients(const RecipientFilter& filter) override;
+    util::Result<DeliveryCounts> counts(std::optional<util::UnixMillis> since) override;
+    util::Result<StoreInfo> info() override;
+    util::Result<std::vector<core::Suppression>> suppressions() override;
+    util::Result<std::optional<core::Suppression>> suppression(std::string_view address) override;
+    util::Result<void> suppress(const core::Suppression& entry) override;
+    util::Result<bool> unsuppress(std::string_view address) override;
+    util::Result<std::int64_t> soft_bounces(std::string_view address) override;
+    util::Result<SendClaim> begin_send(const SendRecord& draft) override;
+    util::Result<void> retry_send(std::string_view send_id, util::UnixMillis at) override;
+    util::Result<void> send_accepted(std::string_view send_id, std::string_view ses_message_id,
+                                     util::UnixMillis at) override;
+    util::Result<void> send_failed(std::string_view send_id, std::string_view error_code,
+                                   std::string_view error_message, util::UnixMillis at) override;
+    util::Result<std::optional<SendRecord>> send(std::string_view send_id) override;
+
+    int schema_version() const;
+    // Transactions restarted after a deadlock or lock-wait timeout since open (for tests, stats).
+    std::int64_t transaction_retries() const;
+
+    struct Impl;
+
+private:
+    explicit MysqlStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace mailtrack::store
