@@ -47,7 +47,7 @@ struct Options {
     std::size_t batch = 512;
     std::uint32_t seed = 42;
     int zstd_level = 1;
-    int cache_kib = 4096;
+    int cache_kib = 2048;
     int repeat = 3;
     std::string dir;  // where the temp database goes; the system temp dir when empty
     bool parse = true;

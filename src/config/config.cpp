@@ -97,8 +97,8 @@ const std::vector<SettingSpec>& settings() {
         {"store.sqlite_busy_timeout_ms", SettingType::integer, "5000", false,
          "how long a writer waits for another process's lock"},
         {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
-        {"store.sqlite_cache_kib", SettingType::integer, "4096", false,
-         "SQLite page cache per connection, KiB (the worker's memory is mostly this)"},
+        {"store.sqlite_cache_kib", SettingType::integer, "2048", false,
+         "SQLite page cache per connection, KiB (the operating system caches the file beyond it)"},
         {"store.mysql_url", SettingType::string, "", false,
          "mysql://user@host:3306/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.pem[&pool-size=4&connect-timeout=10] "
          "(no password here)"},
