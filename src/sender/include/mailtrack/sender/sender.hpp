@@ -103,12 +103,12 @@ struct SoftBouncePolicy {
 };
 
 struct SenderOptions {
-    // SendBulkEmail calls in flight at once (all paced by the one rate limiter, which must then be
-    // thread-safe, as are SesApi and the Sleeper); 1 = one call at a time.
-    int bulk_concurrency = 1;
     int max_throttle_retries = 4;  // extra attempts after SES throttled a send (beyond the client's own)
     std::chrono::milliseconds throttle_backoff{1000};  // doubled after each throttled attempt
     SoftBouncePolicy soft_bounce;
+    // SendBulkEmail calls in flight at once (all paced by the one rate limiter, which must then be
+    // thread-safe, as are SesApi and the Sleeper); 1 = one call at a time.
+    int bulk_concurrency = 1;
 };
 
 // Sends email through SES with tracking. Borrowed references must outlive the Sender.
