@@ -156,8 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
         Observed{"delivery-notification-complaint-from-simulator.verbatim.json", "complaint@simulator.amazonses.com", "Delivery", "delivery"},
         Observed{"complaint-notification-from-simulator.verbatim.json", "complaint@simulator.amazonses.com", "Complaint", "complaint"},
         Observed{"suppressionlist-bounce-notification-from-simulator.verbatim.json", "suppressionlist@simulator.amazonses.com", "Bounce", "bounce"}),
-    [](const ::testing::TestParamInfo<Observed>& info) {
-        std::string name = info.param.file.substr(0, info.param.file.find("-from-"));
+    [](const ::testing::TestParamInfo<Observed>& param_info) {
+        std::string name = param_info.param.file.substr(0, param_info.param.file.find("-from-"));
         for (char& c : name) {
             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
         }
