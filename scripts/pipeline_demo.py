@@ -247,7 +247,7 @@ class Run:
                     else "%d recipient(s) not final after %d s" % (len(pending), a.timeout)
                 tail = open(os.path.join(self.workdir, "worker.log"), errors="replace").read()[-3000:]
                 raise Failure("%s:\n  %s\n-- worker log (tail):\n%s" % (why, "\n  ".join(pending[:50]), tail))
-            time.sleep(0.5)
+            time.sleep(0.5 if len(self.expected) < 1000 else 2)
 
     def check(self):
         stats = self.mt("stats", "--json", parse_json=True)
@@ -311,15 +311,22 @@ class Run:
                   "   stop them with: python3 scripts/pipeline_demo.py --stop --workdir %s"
                   % (self.worker.pid, " ".join(map(str, self.peers.pids())), self.config, self.args.workdir))
             return
+        worker_rc = None
         if self.worker and self.worker.poll() is None:
             self.worker.send_signal(signal.SIGTERM)
             try:
-                self.worker.wait(timeout=40)
+                worker_rc = self.worker.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 self.worker.kill()
                 self.worker.wait()
+                worker_rc = "killed: no exit within 40 s of SIGTERM"
+        elif self.worker:
+            worker_rc = self.worker.returncode
+        self.worker = None
         if self.peers:
             self.peers.stop()
+            self.peers = None
+        return worker_rc
 
 
 def main(argv):
@@ -350,6 +357,11 @@ def main(argv):
         run.wait_final()
         run.check()
         run.show()
+        if not args.keep:
+            rc = run.stop(False)
+            if rc != 0:
+                tail = open(os.path.join(run.workdir, "worker.log"), errors="replace").read()[-3000:]
+                raise Failure("the worker did not stop cleanly on SIGTERM (exit %s):\n%s" % (rc, tail))
         ok = True
         print("pipeline: ok (%d emails, %d recipients; sending %.1f s, then final statuses %.1f s later)"
               % (run.messages, len(run.expected), run.send_seconds, run.final_seconds))
