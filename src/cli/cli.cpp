@@ -747,6 +747,9 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
     json rows = json::array();
     for (const auto& x : results) {
         ++counts[static_cast<int>(x.outcome)];
+        if (x.outcome == sender::BulkOutcome::sent && !x.detail.empty()) {
+            std::cerr << "mailtrack: warning: " << o.recipients << ":" << x.line << ": " << x.detail << "\n";
+        }
         if (x.outcome != sender::BulkOutcome::sent && x.outcome != sender::BulkOutcome::already_sent) {
             rows.push_back({{"line", x.line}, {"address", x.address}, {"outcome", sender::to_string(x.outcome)},
                             {"detail", x.detail}, {"send_id", x.send_id}});

@@ -201,6 +201,8 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
 
     auto record = [&](const Batch& b, const Answer& answer) {
         const util::UnixMillis done = m_clock.now_millis();
+        std::vector<AcceptedMail> accepted;  // told to the observer together, after the batch is recorded
+        std::vector<std::size_t> accepted_rows;
         for (std::size_t i = 0; i < b.rows.size(); ++i) {
             BulkRowResult& out = results[b.rows[i].index];
             out.send_id = b.rows[i].send_id;
@@ -241,9 +243,8 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                     mail.operation = "SendBulkEmail";
                     mail.tags = b.call.default_tags;
                     for (const auto& t : b.call.entries[i].replacement_tags) mail.tags.push_back(t);
-                    if (auto w = m_observer->on_accepted(mail); !w) {
-                        out.detail += (out.detail.empty() ? "" : "; ") + w.error().describe();
-                    }
+                    accepted.push_back(std::move(mail));
+                    accepted_rows.push_back(b.rows[i].index);
                 }
             } else {
                 out.outcome = BulkOutcome::failed;
@@ -252,6 +253,13 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                     out.detail += " (and recording the failure failed: " + w.error().describe() + ")";
                 }
             }
+        }
+        if (accepted.empty()) return;
+        auto told = m_observer->on_accepted_all(accepted);
+        for (std::size_t k = 0; k < told.size() && k < accepted_rows.size(); ++k) {
+            if (told[k]) continue;
+            std::string& detail = results[accepted_rows[k]].detail;
+            detail += (detail.empty() ? "" : "; ") + told[k].error().describe();
         }
     };
 

@@ -253,37 +253,65 @@ std::vector<std::string> sandbox_event_records(const AcceptedMail& m, const Sand
     return out;
 }
 
+std::vector<util::Result<void>> AcceptedMailObserver::on_accepted_all(std::span<const AcceptedMail> mails) {
+    std::vector<util::Result<void>> out;
+    out.reserve(mails.size());
+    for (const AcceptedMail& m : mails) out.push_back(on_accepted(m));
+    return out;
+}
+
 util::Result<void> SandboxEventPublisher::on_accepted(const AcceptedMail& mail) {
-    const std::vector<std::string> records = sandbox_event_records(mail, m_options);
+    return std::move(on_accepted_all(std::span<const AcceptedMail>(&mail, 1)).front());
+}
+
+std::vector<util::Result<void>> SandboxEventPublisher::on_accepted_all(std::span<const AcceptedMail> mails) {
+    std::vector<std::string> failures(mails.size());
     std::vector<aws::PublishEntry> batch;
+    std::vector<std::size_t> owner;  // batch entry -> index of its mail
     std::size_t bytes = 0;
-    std::string failures;
     const auto flush = [&] {
         if (batch.empty()) return;
+        const auto note = [&](std::size_t mail, const std::string& what) {
+            if (failures[mail].find(what) == std::string::npos) failures[mail] += (failures[mail].empty() ? "" : "; ") + what;
+        };
         auto r = m_sns.publish_batch(m_topic_arn, batch);
         if (!r) {
-            failures += (failures.empty() ? "" : "; ") + r.error().describe();
+            for (const std::size_t m : owner) note(m, r.error().describe());
         } else {
-            for (const auto& f : r->failed) failures += (failures.empty() ? "" : "; ") + f.id + ": " + f.code + " " + f.message;
+            for (const auto& f : r->failed) {
+                for (std::size_t i = 0; i < batch.size(); ++i) {
+                    if (batch[i].id == f.id) note(owner[i], f.code + " " + f.message);
+                }
+            }
         }
         batch.clear();
+        owner.clear();
         bytes = 0;
     };
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        // PublishBatch takes 10 entries and 256 KiB in all.
-        if (batch.size() == 10 || bytes + records[i].size() > 200 * 1024) flush();
-        aws::PublishEntry e;
-        e.id = "e" + std::to_string(i);
-        e.message = records[i];
-        bytes += records[i].size();
-        batch.push_back(std::move(e));
+    for (std::size_t m = 0; m < mails.size(); ++m) {
+        for (std::string& record : sandbox_event_records(mails[m], m_options)) {
+            // PublishBatch takes 10 entries and 256 KiB in all.
+            if (batch.size() == 10 || bytes + record.size() > 200 * 1024) flush();
+            aws::PublishEntry e;
+            e.id = "e" + std::to_string(batch.size());
+            bytes += record.size();
+            e.message = std::move(record);
+            batch.push_back(std::move(e));
+            owner.push_back(m);
+        }
     }
     flush();
-    if (!failures.empty()) {
-        return util::fail(util::ErrorKind::io, "publishing sandbox events of " + mail.ses_message_id + " to " +
-                                                   m_topic_arn + " failed: " + failures);
+    std::vector<util::Result<void>> out;
+    out.reserve(mails.size());
+    for (std::size_t m = 0; m < mails.size(); ++m) {
+        if (failures[m].empty()) {
+            out.emplace_back();
+        } else {
+            out.push_back(util::fail(util::ErrorKind::io, "publishing sandbox events of " + mails[m].ses_message_id +
+                                                              " to " + m_topic_arn + " failed: " + failures[m]));
+        }
     }
-    return {};
+    return out;
 }
 
 std::optional<std::pair<std::string, std::string>> arn_region_account(std::string_view arn) {

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "mailtrack/ses/event_parser.hpp"
@@ -697,6 +698,44 @@ TEST_F(SenderTest, AcceptedSendsAreToldToTheObserverWithTheirMailObject) {
     ASSERT_TRUE(second);
     ASSERT_EQ(second->warnings.size(), 1u);
     EXPECT_NE(second->warnings[0].find("topic gone"), std::string::npos);
+}
+
+TEST_F(SenderTest, BulkRowsSesAcceptedAreToldToTheObserverTogether) {
+    struct Recorder final : AcceptedMailObserver {
+        std::vector<std::size_t> call_sizes;
+        std::vector<AcceptedMail> seen;
+        util::Result<void> on_accepted(const AcceptedMail&) override { return {}; }
+        std::vector<util::Result<void>> on_accepted_all(std::span<const AcceptedMail> mails) override {
+            call_sizes.push_back(mails.size());
+            std::vector<util::Result<void>> out;
+            for (const auto& m : mails) {
+                seen.push_back(m);
+                if (m.destination.at(0) == "r3@example.com") out.push_back(util::fail(util::ErrorKind::io, "sns down"));
+                else out.emplace_back();
+            }
+            return out;
+        }
+    } recorder;
+    sender.set_observer(&recorder);
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "welcome";
+    req.file_key = "obs";
+    req.tags = {{"campaign", "c"}};
+    for (std::size_t i = 0; i < 60; ++i) req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    req.rows.push_back({99, "reject@example.com", "{}", {}});
+    auto results = sender.send_bulk(req);
+    EXPECT_EQ(recorder.call_sizes, (std::vector<std::size_t>{50, 10}));  // one call per SendBulkEmail, rejects left out
+    ASSERT_EQ(recorder.seen.size(), 60u);
+    const AcceptedMail& m = recorder.seen[5];
+    EXPECT_EQ(m.ses_message_id, results[5].ses_message_id);
+    EXPECT_EQ(m.operation, "SendBulkEmail");
+    EXPECT_FALSE(m.subject);  // rendered by SES
+    EXPECT_EQ(m.tags.front(), (std::pair<std::string, std::string>{"campaign", "c"}));
+    EXPECT_EQ(m.tags.back(), (std::pair<std::string, std::string>{std::string(core::k_send_id_tag), results[5].send_id}));
+    EXPECT_EQ(results[3].outcome, BulkOutcome::sent);  // the email went out; the failure is its detail
+    EXPECT_NE(results[3].detail.find("sns down"), std::string::npos);
+    EXPECT_TRUE(results[4].detail.empty());
 }
 
 TEST_F(SenderTest, BulkCallWithUnknownOutcomeLeavesTheRowsInDoubt) {

@@ -7,6 +7,7 @@
 // store) runs against emulators. Off by default (sending.sandbox_events).
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,9 @@ class AcceptedMailObserver {
 public:
     virtual ~AcceptedMailObserver() = default;
     virtual util::Result<void> on_accepted(const AcceptedMail& mail) = 0;
+    // Several at once (a SendBulkEmail call's accepted rows): one result per mail, in order.
+    // The default calls on_accepted() for each.
+    virtual std::vector<util::Result<void>> on_accepted_all(std::span<const AcceptedMail> mails);
 };
 
 // The mailbox simulator's behaviour for an address (labels such as bounce+x@ included).
@@ -72,6 +76,8 @@ public:
     SandboxEventPublisher(aws::SnsClient& sns, std::string topic_arn, SandboxOptions options)
         : m_sns(sns), m_topic_arn(std::move(topic_arn)), m_options(std::move(options)) {}
     util::Result<void> on_accepted(const AcceptedMail& mail) override;
+    // Packs the records of all the mails into as few PublishBatch calls as fit.
+    std::vector<util::Result<void>> on_accepted_all(std::span<const AcceptedMail> mails) override;
 
 private:
     aws::SnsClient& m_sns;
