@@ -283,6 +283,10 @@ class Run:
                 problems.append("status --send: %s is %s, expected %s" % (address, status, self.expected.get(address)))
         if len(got) != 4:
             problems.append("status --send lists %d recipients, expected 4" % len(got))
+        cmd = [self.args.binary, "--config", self.config, "status", "--send", "snd_does_not_exist"]
+        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+        if p.returncode == 0 or "no send with id snd_does_not_exist" not in p.stderr:
+            problems.append("status --send of an unknown id: exit %d, %r" % (p.returncode, p.stderr))
         if problems:
             raise Failure("checks failed:\n  " + "\n  ".join(problems))
         say(self.args.quiet, "== checks passed: %d recipients at their expected statuses, stats counts, the attachment "

@@ -16,6 +16,6 @@ fi
 
 bash scripts/bootstrap.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" --target mailtrack
 
 exec python3 scripts/pipeline_demo.py --binary build/release/mailtrack --workdir build/run "$@"
