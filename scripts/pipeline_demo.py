@@ -302,8 +302,9 @@ class Run:
         print(self.mt("stats"), end="")
         print("\n== one send by its send id (mailtrack status --send %s)" % self.multi_send_id)
         print(self.mt("status", "--send", self.multi_send_id), end="")
-        print("\n== the sent mail: open %s/ in a browser (aws-ses-v2-local's inbox; JSON at %s/store)"
-              % (self.peers.urls["ses"], self.peers.urls["ses"]))
+        print("\n== the sent mail: open %s/ in a browser (aws-ses-v2-local's inbox; JSON at %s/store)%s"
+              % (self.peers.urls["ses"], self.peers.urls["ses"],
+                 "" if a.keep else "\n   it stops with this run: `bash scripts/run.sh --keep` leaves it (and the worker) up"))
 
     def stop(self, keep):
         if keep and self.worker and self.peers:
