@@ -37,6 +37,7 @@ struct Options {
     std::size_t batch = 512;
     std::uint32_t seed = 42;
     int zstd_level = 1;
+    int cache_kib = 4096;
     int repeat = 3;
     std::string dir;  // where the temp database goes; the system temp dir when empty
     bool parse = true;
@@ -47,7 +48,7 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "ingest_bench: %s\n"
-                 "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--repeat R]\n"
+                 "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--cache-kib K] [--repeat R]\n"
                  "                    [--dir D] [--mode parse|apply|both] [--keep]\n",
                  why);
     std::exit(64);
@@ -78,6 +79,7 @@ Options parse_options(int argc, char** argv) {
         else if (flag == "--batch") o.batch = number<std::size_t>(flag, value);
         else if (flag == "--seed") o.seed = number<std::uint32_t>(flag, value);
         else if (flag == "--zstd-level") o.zstd_level = number<int>(flag, value);
+        else if (flag == "--cache-kib") o.cache_kib = number<int>(flag, value);
         else if (flag == "--repeat") o.repeat = number<int>(flag, value);
         else if (flag == "--dir") o.dir = value;
         else if (flag == "--mode") {
@@ -191,6 +193,7 @@ int run_apply(const Options& o, const std::vector<std::string>& docs, int round,
         mailtrack::store::SqliteOptions so;
         so.path = db.string();
         so.archive_zstd_level = o.zstd_level;
+        so.cache_kib = o.cache_kib;
         auto store = mailtrack::store::SqliteStore::open(so);
         if (!store) {
             std::fprintf(stderr, "ingest_bench: %s\n", store.error().describe().c_str());

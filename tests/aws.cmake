@@ -11,6 +11,7 @@ set(MAILTRACK_AWS_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_executable(aws_unit_tests
   unit/aws/retry_test.cpp
   unit/aws/sesv2_body_test.cpp
+  unit/aws/sqs_receive_parse_test.cpp
   unit/aws/sigv4_suite_test.cpp)
 target_link_libraries(aws_unit_tests PRIVATE mailtrack_aws nlohmann_json::nlohmann_json GTest::gtest_main)
 target_compile_definitions(aws_unit_tests PRIVATE

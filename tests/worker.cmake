@@ -14,4 +14,4 @@ add_test(NAME worker.processes
   COMMAND Python3::Interpreter ${CMAKE_CURRENT_LIST_DIR}/support/peers.py --fauxqs --
           ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/integration/worker/worker_process_test.py
           --binary $<TARGET_FILE:mailtrack> --event-tool $<TARGET_FILE:event_stream_tool>)
-set_tests_properties(worker.processes PROPERTIES LABELS integration TIMEOUT 240)
+set_tests_properties(worker.processes PROPERTIES LABELS integration TIMEOUT 480)

@@ -32,6 +32,17 @@ util::Result<std::vector<aws::SqsMessage>> receive_batch(aws::SqsClient& sqs, co
     return std::move(*r);
 }
 
+// Makes received messages visible again at once, ten per call. Best effort: a message not given
+// back becomes visible when its visibility timeout ends anyway.
+void make_visible(aws::SqsClient& sqs, const std::string& url, const std::vector<aws::VisibilityEntry>& entries) {
+    for (std::size_t i = 0; i < entries.size(); i += 10) {
+        const auto end = std::min(i + 10, entries.size());
+        std::vector<aws::VisibilityEntry> chunk(entries.begin() + static_cast<std::ptrdiff_t>(i),
+                                                entries.begin() + static_cast<std::ptrdiff_t>(end));
+        (void)sqs.change_message_visibility_batch(url, chunk);
+    }
+}
+
 }  // namespace
 
 util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
@@ -65,12 +76,7 @@ util::Result<std::vector<DeadLetter>> inspect_dead_letters(aws::SqsClient& sqs, 
         }
         if (!fresh) break;
     }
-    for (std::size_t i = 0; i < give_back.size(); i += 10) {
-        std::vector<aws::VisibilityEntry> chunk(give_back.begin() + static_cast<std::ptrdiff_t>(i),
-                                                give_back.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10, give_back.size())));
-        // Best effort: a message not given back becomes visible after k_inspect_visibility_s anyway.
-        (void)sqs.change_message_visibility_batch(dlq_url, chunk);
-    }
+    make_visible(sqs, dlq_url, give_back);
     if (!failure) return util::Unexpected(std::move(failure).error());
     return out;
 }
@@ -92,6 +98,63 @@ util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std:
             ++report.moved;
         }
     }
+    return report;
+}
+
+util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                    store::Store& store, std::size_t limit,
+                                                    std::size_t max_document_bytes) {
+    ses::EventParser parser(max_document_bytes);
+    ApplyRedriveReport report;
+    std::vector<aws::VisibilityEntry> give_back;  // still failing: visible again at the end
+    std::set<std::string> seen;
+    util::Result<void> failure;
+    while (report.applied + report.still_failing.size() < limit) {
+        auto batch = receive_batch(sqs, dlq_url, 60);
+        if (!batch) {
+            failure = util::Unexpected(std::move(batch).error());
+            break;
+        }
+        if (batch->empty()) break;
+        std::vector<core::SesEvent> events;
+        std::vector<aws::DeleteEntry> done;
+        bool fresh = false;
+        for (auto& m : *batch) {
+            if (!seen.insert(m.message_id).second ||
+                report.applied + done.size() + report.still_failing.size() >= limit) {
+                give_back.push_back({std::to_string(give_back.size()), m.receipt_handle, 0});
+                continue;
+            }
+            fresh = true;
+            auto e = parser.parse(m.body);
+            if (!e) {
+                report.still_failing.push_back({m.message_id, e.error().describe()});
+                give_back.push_back({std::to_string(give_back.size()), m.receipt_handle, 0});
+                continue;
+            }
+            events.push_back(std::move(*e));
+            done.push_back({std::to_string(done.size()), m.receipt_handle});
+        }
+        if (!events.empty()) {
+            auto applied = store.apply(events);
+            if (!applied) {
+                // Nothing of this batch is deleted: it reappears in the dead-letter queue.
+                failure = util::Unexpected(std::move(applied).error());
+                break;
+            }
+            report.new_events += applied->applied + applied->unknown;
+            auto deleted = sqs.delete_message_batch(dlq_url, done);
+            if (!deleted) {
+                // Applied but not deleted: the next run finds them again as duplicates.
+                failure = aws_failure("DeleteMessageBatch", deleted.error());
+                break;
+            }
+            report.applied += done.size();
+        }
+        if (!fresh) break;
+    }
+    make_visible(sqs, dlq_url, give_back);
+    if (!failure) return util::Unexpected(std::move(failure).error());
     return report;
 }
 

@@ -25,7 +25,8 @@ util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
     return o;
 }
 
-Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options) {
+Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options,
+                     const std::optional<RedisSettings>& redis) {
     Sending s;
     s.ses = std::make_unique<sender::SesV2Api>(*aws.ses);
     s.max_send_rate = 1.0;
@@ -36,9 +37,20 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, 
         s.rate_source = account ? "GetAccount reported no rate; using 1/s"
                                 : "GetAccount failed (" + account.error().describe() + "); using 1/s";
     }
-    // A burst of one second's worth: SES measures the rate per second.
-    s.limiter =
-        std::make_unique<sender::TokenBucketRateLimiter>(s.max_send_rate, s.max_send_rate, aws.clock, aws.sleeper);
+    if (redis) {
+        s.redis_health = std::make_unique<RedisHealth>(aws.clock, "send_rate");
+        RedisRateLimiter::Options o;
+        o.rate_per_second = s.max_send_rate;
+        o.burst = redis->send_burst;
+        o.fallback_instances = redis->fallback_instances;
+        o.key = redis->key_prefix + "ses-send-rate";
+        s.limiter = std::make_unique<RedisRateLimiter>(std::make_unique<redis::Client>(redis->client, aws.clock), o,
+                                                       aws.clock, aws.sleeper, *s.redis_health);
+    } else {
+        // A burst of one second's worth: SES measures the rate per second.
+        s.limiter =
+            std::make_unique<sender::TokenBucketRateLimiter>(s.max_send_rate, s.max_send_rate, aws.clock, aws.sleeper);
+    }
     s.ids = std::make_unique<sender::SendIdGenerator>(seed);
     s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids,
                                                 options);

@@ -14,6 +14,7 @@
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/ingest.hpp"
+#include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/app/suppression_sync.hpp"
@@ -86,10 +87,20 @@ config::Config load_config(const GlobalOptions& g) {
     return std::move(*c);
 }
 
+// The configured store; with redis.url set, behind Redis (status cache, shared idempotency keys).
 std::unique_ptr<store::Store> open_store(const config::Config& c) {
     auto s = app::open_store(c);
     if (!s) throw CommandError{s.error().describe()};
-    return std::move(*s);
+    static const util::SystemClock clock;
+    auto shared = app::share_through_redis(std::move(*s), c, aws::process_environment(), clock);
+    if (!shared) throw CommandError{shared.error().describe()};
+    return std::move(*shared);
+}
+
+std::optional<app::RedisSettings> redis_settings(const config::Config& c) {
+    auto r = app::redis_settings(c, aws::process_environment());
+    if (!r) throw CommandError{r.error().describe()};
+    return std::move(*r);
 }
 
 std::string when(const std::optional<util::UnixMillis>& t) { return t ? format_timestamp(*t) : std::string(); }
@@ -219,7 +230,7 @@ int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
 int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) {
     const auto c = load_config(g);
     auto store = open_store(c);
-    auto view = store->message(message_id, raw || g.json);
+    auto view = store->message(message_id, raw);  // without --raw it may come from the Redis cache
     if (!view) throw CommandError{view.error().describe()};
     if (!*view) throw CommandError{"no message with id " + message_id + " in " + c.text("store.sqlite_path")};
     const auto& v = **view;
@@ -630,7 +641,7 @@ int cmd_send(const GlobalOptions& given, const SendOptions& o) {
                       std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
-    auto sending = app::make_sending(*store, *aws, seed, *options);
+    auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
     enable_sandbox_if_asked(sending, *aws, c);
     auto result = sending.sender->send(r);
     if (!result) {
@@ -738,7 +749,7 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
                       std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
-    auto sending = app::make_sending(*store, *aws, seed, *options);
+    auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
     enable_sandbox_if_asked(sending, *aws, c);
     BulkProgressReport progress(aws->clock, g.json);
     const auto results = sending.sender->send_bulk(r, std::ref(progress));
@@ -1029,11 +1040,23 @@ int run(int argc, char** argv) {
     stats->callback([&] { action = [&] { return cmd_stats(g, stats_since); }; });
 
     std::int64_t stats_interval = -1;
+    WorkerRun worker_run;
     auto* worker_cmd = cli.add_subcommand("worker", "consume SES events from SQS into the store until SIGTERM/SIGINT");
     add_common(worker_cmd);
     worker_cmd->add_option("--stats-interval", stats_interval,
                            "print a one-line summary every N seconds (default worker.stats_interval_s; 0: never)");
-    worker_cmd->callback([&] { action = [&] { return cmd_worker(load_config(g), stats_interval); }; });
+    worker_cmd->add_option("--metrics-file", worker_run.metrics_file,
+                           "rewrite this file with the metrics in Prometheus text format every second and at exit "
+                           "(e.g. for node_exporter's textfile collector)");
+    worker_cmd->add_option("--stop-after", worker_run.stop_after,
+                           "stop gracefully once N messages have been deleted (one-shot drains, benchmarks)")
+        ->check(CLI::PositiveNumber);
+    worker_cmd->callback([&] {
+        action = [&] {
+            worker_run.stats_interval_s = stats_interval;
+            return cmd_worker(load_config(g), worker_run);
+        };
+    });
 
     app::PipelineSpec setup_spec;
     auto* setup = cli.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
@@ -1053,6 +1076,7 @@ int run(int argc, char** argv) {
 
     std::string dlq_url, dlq_target;
     std::size_t dlq_limit = 100;
+    bool dlq_apply = false;
     auto* dlq = cli.add_subcommand("dlq", "the dead-letter queue");
     dlq->require_subcommand(1);
     auto* dlq_inspect = dlq->add_subcommand("inspect", "show dead letters with the parse error of each (nothing deleted)");
@@ -1065,8 +1089,17 @@ int run(int argc, char** argv) {
     dlq_redrive->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
     dlq_redrive->add_option("--to", dlq_target, "target queue (default the first of worker.queue_urls)");
     dlq_redrive->add_option("--limit", dlq_limit, "at most this many")->capture_default_str();
-    dlq_redrive->callback(
-        [&] { action = [&] { return cmd_dlq_redrive(load_config(g), dlq_url, dlq_target, dlq_limit, g.json); }; });
+    dlq_redrive
+        ->add_flag("--apply", dlq_apply,
+                   "apply the dead letters straight to the store instead of moving them to the main queue; "
+                   "those that still do not parse stay (exit status 2)")
+        ->excludes("--to");
+    dlq_redrive->callback([&] {
+        action = [&] {
+            if (dlq_apply) return cmd_dlq_apply(load_config(g), dlq_url, dlq_limit, g.json);
+            return cmd_dlq_redrive(load_config(g), dlq_url, dlq_target, dlq_limit, g.json);
+        };
+    });
 
     auto* cfg = cli.add_subcommand("config", "configuration");
     cfg->require_subcommand(1);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -19,9 +20,11 @@ bool same_labels(const Labels& a, const Labels& b) {
 
 std::string format_double(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+    if (std::isnan(v)) return "NaN";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
+    // The shortest text that reads back as the same double: 0.004, not 0.0040000000000000001.
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
 }
 
 void append_labels(std::string& out, const Labels& labels, const std::string* le = nullptr) {
@@ -247,19 +250,27 @@ std::string summary_line(const MetricsSnapshot& now, const MetricsSnapshot* prev
     const std::int64_t calls = now.total(metric::k_queue_calls);
     std::snprintf(buf, sizeof buf,
                   " applied %lld dup %lld unknown %lld rejected %lld dlq %lld | batch p50 %.0f | apply p50 %.0fms "
-                  "p99 %.0fms | age p50 %.0fs | in-flight %lld | sqs calls/1k events %.0f | delete failures %lld | "
+                  "p99 %.0fms | age p50 %.0f%s | in-flight %lld | sqs calls/1k events %.0f | delete failures %lld | "
                   "store failures %lld",
                   static_cast<long long>(now.total(metric::k_events_applied)),
                   static_cast<long long>(now.total(metric::k_duplicates)),
                   static_cast<long long>(now.total(metric::k_events_unknown)),
                   static_cast<long long>(now.total(metric::k_rejected)),
                   static_cast<long long>(now.total(metric::k_dead_lettered)), batch.quantile(0.5),
-                  apply.quantile(0.5) * 1000, apply.quantile(0.99) * 1000, age.quantile(0.5),
+                  apply.quantile(0.5) * 1000, apply.quantile(0.99) * 1000,
+                  age.quantile(0.5) < 1 ? age.quantile(0.5) * 1000 : age.quantile(0.5), age.quantile(0.5) < 1 ? "ms" : "s",
                   static_cast<long long>(now.total(metric::k_in_flight)),
                   events == 0 ? 0.0 : static_cast<double>(calls) * 1000.0 / static_cast<double>(events),
                   static_cast<long long>(now.total(metric::k_delete_failures)),
                   static_cast<long long>(now.total(metric::k_store_failures)));
     out += buf;
+    const std::int64_t redis_errors = now.total(metric::k_redis_errors);
+    const std::int64_t invalidations = now.total(metric::k_cache_invalidations);
+    if (redis_errors > 0 || invalidations > 0) {  // only with Redis configured
+        std::snprintf(buf, sizeof buf, " | redis errors %lld cache invalidations %lld",
+                      static_cast<long long>(redis_errors), static_cast<long long>(invalidations));
+        out += buf;
+    }
     return out;
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "mailtrack/core/status.hpp"
@@ -126,7 +127,13 @@ struct Worker::Impl {
     std::size_t reserved = 0;  // in-flight room taken by receive calls in progress
     std::uint64_t next_seq = 1;
     std::deque<Pending> pending;
+    // Events the committer is done with, handed back to the pollers to parse into: their strings
+    // and vectors keep their capacity, so a warm worker parses without allocating.
+    std::vector<core::SesEvent> spare_events;
     std::vector<std::deque<std::uint64_t>> to_delete;  // per queue
+    // Per queue, every tracked message by (visible_at, seq): the heartbeat finds what is due
+    // and when the next one is due without scanning everything in flight.
+    std::vector<std::set<std::pair<UnixMillis, std::uint64_t>>> by_visibility;
     std::size_t pollers_running = 0;
     bool committer_running = false;
     bool stopping = false;
@@ -165,8 +172,18 @@ struct Worker::Impl {
 
     void run_poller(std::size_t queue_index, int poller);
     void handle_poison(std::size_t queue_index, std::uint64_t seq, const QueueMessage& message, const util::Error& why);
+    void track_locked(std::uint64_t seq, Tracked t) {
+        by_visibility[t.queue].emplace(t.visible_at, seq);
+        tracked.emplace(seq, std::move(t));
+    }
+    void untrack_locked(std::uint64_t seq) {
+        const auto it = tracked.find(seq);
+        if (it == tracked.end()) return;
+        by_visibility[it->second.queue].erase({it->second.visible_at, seq});
+        tracked.erase(it);
+    }
     void abandon_locked(std::uint64_t seq) {
-        tracked.erase(seq);
+        untrack_locked(seq);
         update_in_flight_locked();
         poll_cv.notify_all();
     }
@@ -193,7 +210,7 @@ void Worker::Impl::register_metrics() {
         &metrics.histogram(metric::k_batch_size, exponential_buckets(1, 2, 12), {}, "events per store transaction");
     apply_seconds = &metrics.histogram(metric::k_apply_seconds, exponential_buckets(0.001, 2, 14), {},
                                        "duration of one store transaction");
-    event_age = &metrics.histogram(metric::k_event_age_seconds, exponential_buckets(0.25, 2, 18), {},
+    event_age = &metrics.histogram(metric::k_event_age_seconds, exponential_buckets(0.001, 2, 27), {},
                                    "commit time minus the SES event's own timestamp");
     for (int t = 0; t < core::k_event_type_count; ++t) {
         events_by_type.push_back(&metrics.counter(
@@ -255,14 +272,20 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         std::vector<QueueMessage>& messages = *received;
         received_by_queue[queue_index]->add(static_cast<std::int64_t>(messages.size()));
         std::uint64_t first_seq = 0;
+        std::vector<core::SesEvent> slots;
+        slots.reserve(messages.size());
         {
             std::lock_guard lock(mutex);
+            while (slots.size() < messages.size() && !spare_events.empty()) {
+                slots.push_back(std::move(spare_events.back()));
+                spare_events.pop_back();
+            }
             reserved -= batch;
             first_seq = next_seq;
             next_seq += messages.size();
             for (std::size_t i = 0; i < messages.size(); ++i) {
                 const QueueMessage& m = messages[i];
-                tracked.emplace(
+                track_locked(
                     first_seq + i,
                     Tracked{queue_index, m.message_id, m.receipt_handle, m.approximate_receive_count,
                             now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0});
@@ -272,13 +295,13 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         // Parsing happens here, in parallel across pollers; the committer only applies.
         std::vector<Pending> parsed;
         parsed.reserve(messages.size());
+        slots.resize(messages.size());
         for (std::size_t i = 0; i < messages.size(); ++i) {
-            auto event = parser.parse(messages[i].body);
-            if (!event) {
-                handle_poison(queue_index, first_seq + i, messages[i], event.error());
+            if (auto ok = parser.parse_into(messages[i].body, slots[i]); !ok) {
+                handle_poison(queue_index, first_seq + i, messages[i], ok.error());
                 continue;
             }
-            parsed.push_back(Pending{first_seq + i, std::move(*event)});
+            parsed.push_back(Pending{first_seq + i, std::move(slots[i])});
         }
         if (!parsed.empty()) {
             std::lock_guard lock(mutex);
@@ -336,6 +359,12 @@ void Worker::Impl::run_committer() {
     std::vector<core::SesEvent> events;
     for (;;) {
         std::unique_lock lock(mutex);
+        // The last batch's events go back to the pollers (bounded: at most one full batch).
+        for (auto& e : events) {
+            if (spare_events.size() >= options.batch_max) break;
+            spare_events.push_back(std::move(e));
+        }
+        events.clear();
         for (;;) {
             if (must_quit_locked()) break;
             if (!pending.empty()) break;
@@ -432,11 +461,8 @@ void Worker::Impl::run_committer() {
 UnixMillis Worker::Impl::heartbeat_due_locked(std::size_t queue_index) const {
     if (!options.heartbeat) return std::numeric_limits<UnixMillis>::max();
     const auto half = std::chrono::milliseconds(options.visibility_timeout).count() / 2;
-    UnixMillis due = std::numeric_limits<UnixMillis>::max();
-    for (const auto& [seq, t] : tracked) {
-        if (t.queue == queue_index) due = std::min(due, t.visible_at - half);
-    }
-    return due;
+    const auto& index = by_visibility[queue_index];
+    return index.empty() ? std::numeric_limits<UnixMillis>::max() : index.begin()->first - half;
 }
 
 // Deletes up to 10 committed messages of the queue. Returns whether it did anything.
@@ -509,7 +535,7 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
     std::int64_t ok = 0;
     for (std::size_t i = 0; i < seqs.size(); ++i) {
         if (failed[i]) continue;
-        tracked.erase(seqs[i]);
+        untrack_locked(seqs[i]);
         ++ok;
     }
     deleted->add(ok);
@@ -529,17 +555,21 @@ bool Worker::Impl::heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_
     const auto half = std::chrono::milliseconds(options.visibility_timeout).count() / 2;
     std::vector<std::uint64_t> seqs;
     std::vector<VisibilityEntry> entries;
-    for (const auto& [seq, t] : tracked) {
-        if (t.queue != queue_index || t.visible_at - half > now) continue;
-        entries.push_back({std::to_string(entries.size()), t.receipt_handle, options.visibility_timeout});
+    auto& index = by_visibility[queue_index];
+    for (const auto& [visible_at, seq] : index) {
+        if (visible_at - half > now || entries.size() == QueueClient::k_max_batch) break;
+        entries.push_back({std::to_string(entries.size()), tracked.at(seq).receipt_handle, options.visibility_timeout});
         seqs.push_back(seq);
-        if (entries.size() == QueueClient::k_max_batch) break;
     }
     if (entries.empty()) return false;
     // Pushed forward now so that a failing call is not retried in a tight loop; a failure
     // only means the message may reappear, which is safe.
-    for (const auto seq : seqs)
-        tracked.at(seq).visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
+    for (const auto seq : seqs) {
+        Tracked& t = tracked.at(seq);
+        index.erase({t.visible_at, seq});
+        t.visible_at = now + std::chrono::milliseconds(options.visibility_timeout).count();
+        index.emplace(t.visible_at, seq);
+    }
     lock.unlock();
     auto outcome = queue.change_visibility_batch(options.queue_urls[queue_index], entries);
     count_call("change_visibility_batch", outcome.has_value());
@@ -613,11 +643,15 @@ util::Result<void> Worker::start() {
     w.started = true;
     w.register_metrics();
     w.to_delete.resize(w.options.queue_urls.size());
+    w.by_visibility.resize(w.options.queue_urls.size());
     w.pollers_running = w.options.queue_urls.size() * static_cast<std::size_t>(w.options.concurrency);
     w.committer_running = true;
     w.threads.emplace_back([&w] { w.run_committer(); });
+    // Deletes are as many calls as receives: one acknowledger per four polls keeps them from
+    // queueing behind each other (each takes its own entries under the mutex).
+    const int acknowledgers = std::max(1, w.options.concurrency / 4);
     for (std::size_t q = 0; q < w.options.queue_urls.size(); ++q) {
-        w.threads.emplace_back([&w, q] { w.run_acknowledger(q); });
+        for (int a = 0; a < acknowledgers; ++a) w.threads.emplace_back([&w, q] { w.run_acknowledger(q); });
         for (int p = 0; p < w.options.concurrency; ++p) w.threads.emplace_back([&w, q, p] { w.run_poller(q, p); });
     }
     log::info("worker started", {{"queues", static_cast<std::int64_t>(w.options.queue_urls.size())},

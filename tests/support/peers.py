@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Starts AWS emulators on free loopback ports, runs a command, then stops them.
 
-  peers.py [--fauxqs] [--moto] [--ses] -- COMMAND ARGS...
+  peers.py [--fauxqs] [--moto] [--ses] [--redis] -- COMMAND ARGS...
 
 Each started peer's endpoint is passed to COMMAND in the environment:
   MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
   MAILTRACK_TEST_MOTO_URL    moto server (SQS+SNS+SES), `python3 -m moto.server`
   MAILTRACK_TEST_SES_URL     aws-ses-v2-local (SES v2 with a /store API)
+  MAILTRACK_TEST_REDIS_URL   redis-server (Debian's), redis://127.0.0.1:PORT/0, no persistence
+  MAILTRACK_TEST_REDIS_TLS_URL   the same server's TLS port, rediss://127.0.0.1:PORT/0, whose
+                             certificate (for IP 127.0.0.1) MAILTRACK_TEST_REDIS_TLS_CA signed;
+                             MAILTRACK_TEST_REDIS_OTHER_CA is an unrelated CA (to be refused)
+A test that must stop and restart Redis starts its own with start_redis() / RedisServer below.
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -56,6 +61,79 @@ def wait_ready(url, proc, name, timeout=30.0):
             pass
         time.sleep(0.1)
     raise RuntimeError("%s not ready at %s after %.0f s" % (name, url, timeout))
+
+
+def redis_ping(port, timeout=1.0):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def make_ca(directory, name):
+    """A throwaway CA (EC P-256) with openssl(1): returns (cert path, key path)."""
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + name],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+class RedisServer:
+    """A redis-server on 127.0.0.1 with its own directory and no persistence; stop() and start()
+    again on the same port (a restarted Redis has lost its data, as an unpersisted one would).
+    With tls=True it also listens with TLS on tls_port, its certificate (for IP 127.0.0.1) signed
+    by a throwaway CA at ca_file."""
+
+    def __init__(self, directory, port=None, tls=False):
+        self.directory = directory
+        self.port = port or free_port()
+        self.url = "redis://127.0.0.1:%d/0" % self.port
+        self.proc = None
+        self.tls_args = []
+        if tls:
+            os.makedirs(directory, exist_ok=True)
+            self.tls_port = free_port()
+            self.tls_url = "rediss://127.0.0.1:%d/0" % self.tls_port
+            self.ca_file, ca_key = make_ca(directory, "mailtrack-test-ca")
+            self.other_ca_file, _ = make_ca(directory, "unrelated-ca")
+            key, csr, cert = (os.path.join(directory, n) for n in ("server.key", "server.csr", "server.pem"))
+            ext = os.path.join(directory, "server.ext")
+            with open(ext, "w") as f:
+                f.write("subjectAltName=IP:127.0.0.1\n")
+            subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                            "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+            subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", ca_key,
+                            "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+                           check=True, capture_output=True)
+            self.tls_args = ["--tls-port", str(self.tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
+                             "--tls-ca-cert-file", self.ca_file, "--tls-auth-clients", "no"]
+
+    def start(self, timeout=30.0):
+        os.makedirs(self.directory, exist_ok=True)
+        log = open(os.path.join(self.directory, "redis.log"), "ab")
+        self.proc = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--dir", self.directory, "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+             *self.tls_args],
+            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()  # the child has its own descriptor
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("redis-server exited with status %s" % self.proc.returncode)
+            if redis_ping(self.port):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("redis-server not ready on port %d after %.0f s" % (self.port, timeout))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # an outage, not a shutdown
+            self.proc.wait(timeout=10)
+        self.proc = None
 
 
 def node_bin(package):
@@ -134,6 +212,13 @@ class Peers:
                         ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
                         {"AWS_SES_ACCOUNT": self.ses_account}, "http://127.0.0.1:%d/health-check" % port)
             self.urls["ses"] = self.env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
+        if "redis" in self.wanted:
+            server = RedisServer(os.path.join(self.tmp, "redis"), tls=True).start()
+            self.procs.append(("redis", server.proc))
+            self.env["MAILTRACK_TEST_REDIS_URL"] = server.url
+            self.env["MAILTRACK_TEST_REDIS_TLS_URL"] = server.tls_url
+            self.env["MAILTRACK_TEST_REDIS_TLS_CA"] = server.ca_file
+            self.env["MAILTRACK_TEST_REDIS_OTHER_CA"] = server.other_ca_file
         return self.env
 
     def pids(self):

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -650,9 +651,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     sqlite3_extended_result_codes(impl->db, 1);
     sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                               "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000"}) {
+                               "PRAGMA temp_store=MEMORY"}) {
         if (auto r = impl->exec(pragma, pragma); !r) return util::Unexpected(std::move(r).error());
     }
+    // A negative cache_size is in KiB.
+    const std::string cache = "PRAGMA cache_size=-" + std::to_string(std::max(64, options.cache_kib));
+    if (auto r = impl->exec(cache.c_str(), "setting the page cache size"); !r) return util::Unexpected(std::move(r).error());
     if (auto r = impl->migrate(); !r) return util::Unexpected(std::move(r).error());
     if (auto r = impl->prepare_all(); !r) return util::Unexpected(std::move(r).error());
     if (auto r = impl->prepare_send_statements(); !r) return util::Unexpected(std::move(r).error());

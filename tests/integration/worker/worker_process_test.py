@@ -48,20 +48,24 @@ def store_state(db):
     return out
 
 
+def event_set(tmp, name, emails, seed):
+    """SNS-wrapped events of `emails` emails, and the store state of a clean `mailtrack ingest` of them."""
+    docs = json.loads(subprocess.run([ARGS.event_tool, str(emails), str(seed)], capture_output=True, text=True,
+                                     check=True).stdout)
+    ndjson = os.path.join(tmp, name + ".ndjson")
+    with open(ndjson, "w") as f:
+        for d in docs:
+            f.write(json.dumps(json.loads(d)) + "\n")
+    db = os.path.join(tmp, name + "-reference.db")
+    mailtrack("ingest", "--db", db, ndjson)
+    return docs, store_state(db)
+
+
 class WorkerProcesses(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="mailtrack-worker-")
-        docs = json.loads(subprocess.run([ARGS.event_tool, str(ARGS.emails), "17"], capture_output=True, text=True,
-                                         check=True).stdout)
-        cls.docs = docs
-        ndjson = os.path.join(cls.tmp.name, "events.ndjson")
-        with open(ndjson, "w") as f:
-            for d in docs:
-                f.write(json.dumps(json.loads(d)) + "\n")
-        cls.ref_db = os.path.join(cls.tmp.name, "reference.db")
-        mailtrack("ingest", "--db", cls.ref_db, ndjson)
-        cls.reference = store_state(cls.ref_db)
+        cls.docs, cls.reference = event_set(cls.tmp.name, "events", ARGS.emails, 17)
         cls.counter = 0
 
     def setUp(self):
@@ -72,9 +76,10 @@ class WorkerProcesses(unittest.TestCase):
         self.queue = self.pipeline["queue_url"]
         self.db = os.path.join(self.tmp.name, name + ".db")
 
-    def publish_all(self):
+    def publish_all(self, docs=None):
         client = sqs()
-        batches = [self.docs[i:i + 10] for i in range(0, len(self.docs), 10)]
+        docs = self.docs if docs is None else docs
+        batches = [docs[i:i + 10] for i in range(0, len(docs), 10)]
 
         def send(batch):
             r = client.send_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "MessageBody": b}
@@ -120,18 +125,26 @@ class WorkerProcesses(unittest.TestCase):
             time.sleep(0.2)
         self.fail("queue not drained: %s" % (self.depth(),))
 
-    def test_kill9_at_random_points_then_restart_matches_a_clean_run(self):
-        self.publish_all()
+    def test_kill9_at_random_points_while_20000_events_flow_then_restart_matches_a_clean_run(self):
+        docs, reference = event_set(self.tmp.name, "soak", ARGS.soak_emails, 23)
+        self.assertGreaterEqual(len(docs), ARGS.soak_emails * 2)
+        self.publish_all(docs)
         rng = random.Random(4)
+        kills_with_work_left = 0
         for _ in range(ARGS.kills):
             w = self.start_worker()
-            time.sleep(rng.uniform(0.2, 1.2))
+            time.sleep(rng.uniform(0.3, 2.0))
             w.kill()
             w.communicate()
+            kills_with_work_left += sum(self.depth()) > 0
+        # The kills must land while events flow, or the test proves nothing.
+        self.assertEqual(kills_with_work_left, ARGS.kills)
         w = self.start_worker()
-        self.wait_drained()
+        self.wait_drained(timeout=180)
         self.stop(w)
-        self.assertEqual(store_state(self.db), self.reference)
+        state = store_state(self.db)
+        self.assertEqual(len(state["events"]), len(docs))  # nothing missing, nothing twice
+        self.assertEqual(state, reference)
 
     def test_three_workers_on_one_queue_and_one_database_match_one_worker(self):
         self.publish_all()
@@ -178,6 +191,62 @@ class WorkerProcesses(unittest.TestCase):
         self.assertIn("events ", out)  # the --stats-interval lines
         self.assertEqual(store_state(self.db), self.reference)
 
+    def test_stop_after_exits_by_itself_and_writes_prometheus_metrics(self):
+        self.publish_all()
+        metrics = os.path.join(self.tmp.name, "worker.prom")
+        w = self.start_worker("--stop-after", str(len(self.docs)), "--metrics-file", metrics)
+        _, err = w.communicate(timeout=120)
+        self.assertEqual(w.returncode, 0, err)
+        self.assertEqual(self.depth(), (0, 0))
+        self.assertEqual(store_state(self.db), self.reference)
+        with open(metrics) as f:
+            text = f.read()
+        self.assertIn("mailtrack_worker_messages_deleted_total %d\n" % len(self.docs), text)
+        self.assertIn('mailtrack_worker_event_age_seconds_bucket{le="+Inf"} %d\n' % len(self.docs), text)
+        self.assertIn("# TYPE mailtrack_worker_apply_duration_seconds histogram", text)
+        self.assertIn('mailtrack_worker_apply_duration_seconds_bucket{le="0.004"}', text)
+        self.assertFalse(os.path.exists(metrics + ".tmp"))
+
+    def test_poison_interleaved_goes_to_the_dlq_and_redrive_apply_after_a_fix_applies_it(self):
+        good = self.docs[:300]
+        # Events the worker will refuse as too large under a deliberately tight limit (the "bug"),
+        # and messages that are not SES events at all (poison for good).
+        oversized = []
+        for d in self.docs[300:305]:
+            outer = json.loads(d)
+            inner = json.loads(outer["Message"])
+            inner["mail"]["headers"].append({"name": "X-Padding", "value": "p" * 20000})
+            outer["Message"] = json.dumps(inner)
+            oversized.append(json.dumps(outer))
+        broken = ["not json", '{"eventType":"Bounce","mail":{}}']
+        mixed = list(good)
+        for i, p in enumerate(oversized + broken):
+            mixed.insert(40 * i + 7, p)
+        self.publish_all(mixed)
+        dlq = self.pipeline["dlq_url"]
+        limit = ["--set", "ingest.max_document_bytes=16384"]
+        w = self.start_worker("--set", "worker.dlq_url=" + dlq, "--set", "worker.max_receive_count=1", *limit)
+        self.wait_drained()
+        self.stop(w)
+        self.assertEqual(len(store_state(self.db)["events"]), len(good))
+        where = ["--db", self.db, "--set", "worker.queue_urls=" + self.queue, "--set", "worker.dlq_url=" + dlq]
+        letters = json.loads(mailtrack("dlq", "inspect", "--json", *where, *limit).stdout)
+        self.assertEqual(len(letters), len(oversized) + len(broken))
+        for d in letters:
+            self.assertTrue(d["reject_reason"], d)
+        self.assertEqual(sum("over the limit" in d["parse_error"] for d in letters),
+                         len(oversized), letters)
+        # The fix: the default limit. --apply puts what now parses straight into the store.
+        r = mailtrack("dlq", "redrive", "--apply", "--json", *where, check=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        report = json.loads(r.stdout)
+        self.assertEqual(report["applied"], len(oversized))
+        self.assertEqual(report["new_events"], len(oversized))
+        self.assertEqual(len(report["still_failing"]), len(broken))
+        self.assertEqual(len(store_state(self.db)["events"]), len(good) + len(oversized))
+        left = json.loads(mailtrack("dlq", "inspect", "--json", *where).stdout)
+        self.assertEqual(sorted(d["body"] for d in left), sorted(broken))
+
     def test_cli_setup_prints_toml_and_dlq_inspect_and_redrive(self):
         name = "mt-cli-%d" % os.getpid()
         text = mailtrack("setup", "--queue-name", name, "--dlq-name", name + "-dlq", "--topic-name", name).stdout
@@ -212,6 +281,7 @@ if __name__ == "__main__":
     parser.add_argument("--event-tool", required=True)
     parser.add_argument("--emails", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--soak-emails", type=int, default=6700, help="~3 events each: 6,700 make 20,000")
     ARGS, rest = parser.parse_known_args()
     if not ENDPOINT:
         sys.exit("MAILTRACK_TEST_FAUXQS_URL is not set: run through tests/support/peers.py")

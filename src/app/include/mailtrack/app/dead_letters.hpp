@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mailtrack/aws/sqs.hpp"
+#include "mailtrack/store/store.hpp"
 #include "mailtrack/util/error.hpp"
 
 namespace mailtrack::app {
@@ -39,5 +40,25 @@ struct RedriveReport {
 // store's event identity makes harmless). Errors stop the redrive; what was moved stays moved.
 util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
                                                  const std::string& queue_url, std::size_t limit);
+
+struct ApplyRedriveReport {
+    std::size_t applied = 0;     // messages whose event the store took (new or a duplicate)
+    std::int64_t new_events = 0;  // of those, events the store did not have yet
+    struct Failure {
+        std::string message_id;
+        std::string error;
+    };
+    std::vector<Failure> still_failing;  // do not parse yet: left in the dead-letter queue
+};
+
+// Applies up to `limit` dead letters straight to the store, without going through the main
+// queue (e.g. after a fix, when the main queue is backed up or gone): each received batch is
+// parsed, its events applied in one transaction, and only then are those messages deleted from
+// the dead-letter queue. Messages that still do not parse stay there (made visible again at
+// once) and are reported with their error. A store error stops the run with nothing of that
+// batch deleted.
+util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
+                                                    store::Store& store, std::size_t limit,
+                                                    std::size_t max_document_bytes);
 
 }  // namespace mailtrack::app

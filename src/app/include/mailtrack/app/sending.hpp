@@ -4,6 +4,7 @@
 #include <string>
 
 #include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
 #include "mailtrack/sender/sandbox_events.hpp"
 #include "mailtrack/sender/sender.hpp"
@@ -14,10 +15,13 @@ namespace mailtrack::app {
 
 // A Sender wired to the configured SES endpoint, paced by the account's maximum send rate
 // (SES GetAccount; when that call fails, 1 send/s and a note in `rate_source`). Borrowed
-// store and services must outlive it.
+// store and services must outlive it. With `redis` the rate is a budget shared by every sender
+// through Redis (RedisRateLimiter, falling back to rate / redis.fallback_instances while Redis is
+// down); without it an in-process token bucket paces this process alone.
 struct Sending {
     std::unique_ptr<sender::SesV2Api> ses;
-    std::unique_ptr<sender::TokenBucketRateLimiter> limiter;
+    std::unique_ptr<RedisHealth> redis_health;  // with a shared (Redis) budget
+    std::unique_ptr<sender::RateLimiter> limiter;
     std::unique_ptr<sender::SendIdGenerator> ids;
     std::unique_ptr<sender::Sender> sender;
     std::unique_ptr<sender::SandboxEventPublisher> sandbox;  // when sandbox events are on
@@ -34,6 +38,7 @@ util::Result<sender::SenderOptions> sender_options(const config::Config& c);
 // when that setting is empty or not a topic ARN.
 util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, const config::Config& c);
 
-Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options = {});
+Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options = {},
+                     const std::optional<RedisSettings>& redis = std::nullopt);
 
 }  // namespace mailtrack::app

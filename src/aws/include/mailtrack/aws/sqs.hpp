@@ -30,6 +30,10 @@ struct SqsMessage {
     std::optional<std::int64_t> sent_timestamp() const;
 };
 
+// The messages of a ReceiveMessage answer (AWS JSON 1.0 body). Errors: ErrorKind::parse naming
+// what is malformed (not JSON, Messages not an array, a message without ReceiptHandle, ...).
+Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view body);
+
 struct ReceiveMessageRequest {
     std::string queue_url;
     int max_messages = 10;                  // 1-10

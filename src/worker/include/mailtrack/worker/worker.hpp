@@ -49,8 +49,8 @@ enum class StopMode {
 //
 // Pollers long-poll each queue and parse the messages (the same ses::EventParser the Ingestor
 // uses); one committer groups the parsed events of many polls into one Store::apply
-// transaction; one acknowledger per queue deletes messages once their events are committed
-// and keeps the visibility of messages still in flight from expiring. A message is deleted
+// transaction; acknowledgers (one per four polls of a queue) delete messages once their events
+// are committed and keep the visibility of messages still in flight from expiring. A message is deleted
 // only after its event is committed, so a crash at any point loses nothing: uncommitted
 // messages reappear after their visibility timeout and committed-but-undeleted ones are
 // duplicates the store recognises.

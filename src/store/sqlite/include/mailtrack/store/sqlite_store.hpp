@@ -11,6 +11,7 @@ struct SqliteOptions {
     std::string path = "mailtrack.db";  // ":memory:" for a private in-memory database
     int busy_timeout_ms = 5000;          // how long a writer waits for another process's lock
     int archive_zstd_level = 1;          // compression of the raw-event archive
+    int cache_kib = 4096;                // SQLite page cache of this connection
 };
 
 // The embedded store: SQLite in WAL mode with synchronous=NORMAL. Raw SES JSON is archived
