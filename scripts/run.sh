@@ -1,31 +1,21 @@
 #!/usr/bin/env bash
-# The main job: builds mailtrack, ingests the bundled sample SES events (SNS-wrapped and raw,
-# shuffled, with duplicates) into a fresh SQLite file, and prints the status table and stats.
+# The main job: installs what is missing, builds the release binary, and runs the whole system on
+# loopback (scripts/pipeline_demo.py): fauxqs (SQS+SNS) and aws-ses-v2-local (SES v2) on free
+# 127.0.0.1 ports, `mailtrack setup` (topic, queue, DLQ, subscription), `mailtrack worker` on a fresh
+# SQLite file under build/run/, a few dozen sends (simulator and ordinary addresses, an attachment,
+# several recipients, a bulk template send from a CSV) with sandbox events on, then waits until
+# every recipient reaches its final status and prints the status table, the stats and where to see
+# the sent mail. Stops what it started unless --keep. Arguments go to pipeline_demo.py
+# (--keep, --stop, --timeout S, --fauxqs-port P, --ses-port P, --bulk-rows N, --workdir D).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [[ " $* " == *" --stop "* ]]; then
+  exec python3 scripts/pipeline_demo.py "$@"
+fi
+
 bash scripts/bootstrap.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" --target mailtrack
 
-bin=build/release/mailtrack
-work=${MAILTRACK_RUN_DIR:-build/run}
-mkdir -p "$work"
-db=$work/mailtrack.db
-rm -f "$db" "$db-wal" "$db-shm"
-
-echo
-echo "== ingesting samples/events.ndjson into $db"
-status=0
-"$bin" ingest --db "$db" samples/events.ndjson || status=$?
-if [[ $status -ne 0 && $status -ne 2 ]]; then exit "$status"; fi
-echo
-echo "== recipients"
-"$bin" list --db "$db"
-echo
-echo "== stats"
-"$bin" stats --db "$db"
-echo
-first=$("$bin" list --db "$db" --status complained --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["message_id"])')
-echo "== one message in detail: mailtrack status --db $db $first"
-"$bin" status --db "$db" "$first"
+exec python3 scripts/pipeline_demo.py --binary build/release/mailtrack --workdir build/run "$@"

@@ -19,6 +19,9 @@ util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
     auto expiry = get("suppression.soft_bounce_expiry_days", 1, 36500);
     if (!expiry) return util::Unexpected(std::move(expiry).error());
     o.soft_bounce = {*limit, *window, *expiry};
+    auto concurrency = get("sending.bulk_concurrency", 1, 16);
+    if (!concurrency) return util::Unexpected(std::move(concurrency).error());
+    o.bulk_concurrency = *concurrency;
     return o;
 }
 
@@ -52,6 +55,23 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, 
     s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids,
                                                 options);
     return s;
+}
+
+util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, const config::Config& c) {
+    const std::string& topic = c.text("sns.events_topic_arn");
+    if (topic.empty()) {
+        return util::fail(util::ErrorKind::config,
+                          "sending.sandbox_events needs sns.events_topic_arn (the topic `mailtrack setup` created)");
+    }
+    const auto where = sender::arn_region_account(topic);
+    if (!where) return util::fail(util::ErrorKind::config, "sns.events_topic_arn = " + topic + ": not an SNS topic ARN");
+    sender::SandboxOptions options;
+    options.region = where->first;
+    options.account_id = where->second;
+    options.engagement = c.boolean("sending.sandbox_engagement");
+    sending.sandbox = std::make_unique<sender::SandboxEventPublisher>(*aws.sns, topic, std::move(options));
+    sending.sender->set_observer(sending.sandbox.get());
+    return {};
 }
 
 }  // namespace mailtrack::app

@@ -285,6 +285,85 @@ int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) 
     return k_exit_ok;
 }
 
+// One send by its send id: the send record and, once SES accepted it, each recipient's status
+// from the event path (recipients left out of the SES call are listed with why).
+int cmd_status_send(const GlobalOptions& g, const std::string& send_id) {
+    const auto c = load_config(g);
+    auto store = open_store(c);
+    auto found = store->send(send_id);
+    if (!found) throw CommandError{found.error().describe()};
+    if (!*found) throw CommandError{"no send with id " + send_id + " in " + c.text("store.sqlite_path")};
+    const store::SendRecord& s = **found;
+    std::vector<core::RecipientState> states;
+    if (!s.ses_message_id.empty()) {
+        auto view = store->message(s.ses_message_id, false);
+        if (!view) throw CommandError{view.error().describe()};
+        if (*view) states = (*view)->recipients;
+    }
+    const auto state_of = [&](const std::string& address) -> const core::RecipientState* {
+        for (const auto& r : states) {
+            if (r.address == address) return &r;
+        }
+        return nullptr;
+    };
+    if (g.json) {
+        json recipients = json::array();
+        for (const auto& r : s.recipients) {
+            json x = {{"address", r.address}, {"role", std::string(store::to_string(r.role))}};
+            if (!r.skipped.empty()) {
+                x["status"] = "skipped";
+                x["skipped"] = r.skipped;
+            } else if (const auto* st = state_of(r.address)) {
+                x = recipient_json(*st);
+                x["role"] = std::string(store::to_string(r.role));
+            } else {
+                x["status"] = s.status == store::SendStatus::sent ? "sent" : std::string(store::to_string(s.status));
+            }
+            recipients.push_back(std::move(x));
+        }
+        std::cout << json{{"send_id", s.send_id},
+                          {"status", std::string(store::to_string(s.status))},
+                          {"ses_message_id", s.ses_message_id},
+                          {"linked_by_event", s.linked_by_event},
+                          {"idempotency_key", s.idempotency_key},
+                          {"created_at", format_timestamp(s.created_at)},
+                          {"updated_at", format_timestamp(s.updated_at)},
+                          {"attempts", s.attempts},
+                          {"from", s.from},
+                          {"subject", s.subject},
+                          {"template", s.template_name},
+                          {"configuration_set", s.configuration_set},
+                          {"error_code", s.error_code},
+                          {"error_message", s.error_message},
+                          {"recipients", recipients}}
+                         .dump(2)
+                  << "\n";
+        return k_exit_ok;
+    }
+    std::cout << fmt::format("send      {}\nstatus    {}{}\nmessage   {}\ncreated   {}\nfrom      {}\n", s.send_id,
+                             store::to_string(s.status), s.linked_by_event ? "  (message id found by an event)" : "",
+                             s.ses_message_id.empty() ? "-" : s.ses_message_id, format_timestamp(s.created_at), s.from);
+    if (!s.subject.empty()) std::cout << "subject   " << s.subject << "\n";
+    if (!s.template_name.empty()) std::cout << "template  " << s.template_name << "\n";
+    if (!s.idempotency_key.empty()) std::cout << "key       " << s.idempotency_key << "\n";
+    if (!s.error_code.empty()) std::cout << "error     " << s.error_code << ": " << s.error_message << "\n";
+    std::cout << "\n";
+    Table t({"RECIPIENT", "ROLE", "STATUS", "SINCE", "DETAIL"});
+    for (const auto& r : s.recipients) {
+        const std::string role(store::to_string(r.role));
+        if (!r.skipped.empty()) {
+            t.add({r.address, role, "skipped", "", r.skipped});
+        } else if (const auto* st = state_of(r.address)) {
+            t.add({r.address, role, std::string(core::to_string(st->status.status)), format_timestamp(st->status.at),
+                   recipient_detail(*st)});
+        } else {
+            t.add({r.address, role, std::string(store::to_string(s.status)), "", ""});
+        }
+    }
+    std::cout << t.render();
+    return k_exit_ok;
+}
+
 int cmd_list(const GlobalOptions& g, const std::string& recipient, const std::string& status, const std::string& since,
              std::size_t limit) {
     const auto c = load_config(g);
@@ -475,7 +554,21 @@ struct SendOptions {
     std::string template_name, template_data, configuration_set, idempotency_key;
     std::string list_contact_list, list_topic;
     bool force = false;
+    bool sandbox_events = false, sandbox_engagement = false;
 };
+
+// --sandbox-events / --sandbox-engagement are shorthands for the sending.* settings.
+GlobalOptions with_sandbox_flags(const GlobalOptions& g, bool events, bool engagement) {
+    GlobalOptions out = g;
+    if (events) out.overrides.push_back("sending.sandbox_events=true");
+    if (engagement) out.overrides.push_back("sending.sandbox_engagement=true");
+    return out;
+}
+
+void enable_sandbox_if_asked(app::Sending& sending, app::AwsServices& aws, const config::Config& c) {
+    if (!c.boolean("sending.sandbox_events")) return;
+    if (auto r = app::enable_sandbox_events(sending, aws, c); !r) throw CommandError{r.error().describe(), k_exit_partial};
+}
 
 // The content type of an attachment from its file name; "FILE;type=a/b" overrides it.
 std::string content_type_for(const std::string& name) {
@@ -506,7 +599,8 @@ std::pair<std::string, std::string> split_pair(const std::string& text, char sep
     return {text.substr(0, at), value};
 }
 
-int cmd_send(const GlobalOptions& g, const SendOptions& o) {
+int cmd_send(const GlobalOptions& given, const SendOptions& o) {
+    const GlobalOptions g = with_sandbox_flags(given, o.sandbox_events, o.sandbox_engagement);
     const auto c = load_config(g);
     sender::SendRequest r;
     r.from = o.from.empty() ? c.text("ses.from") : o.from;
@@ -548,6 +642,7 @@ int cmd_send(const GlobalOptions& g, const SendOptions& o) {
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
     auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
+    enable_sandbox_if_asked(sending, *aws, c);
     auto result = sending.sender->send(r);
     if (!result) {
         const auto& e = result.error();
@@ -596,6 +691,7 @@ struct SendBulkOptions {
     std::string from, template_name, recipients, configuration_set;
     std::vector<std::string> tags;
     bool force = false;
+    bool sandbox_events = false, sandbox_engagement = false;
 };
 
 // Progress on stderr: a redrawn bar with rate and ETA on a terminal, a plain line at most every
@@ -629,7 +725,8 @@ private:
     std::chrono::steady_clock::time_point m_start, m_last;
 };
 
-int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
+int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
+    const GlobalOptions g = with_sandbox_flags(given, o.sandbox_events, o.sandbox_engagement);
     const auto c = load_config(g);
     sender::BulkRequest r;
     r.from = o.from.empty() ? c.text("ses.from") : o.from;
@@ -653,6 +750,7 @@ int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
     auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
+    enable_sandbox_if_asked(sending, *aws, c);
     BulkProgressReport progress(aws->clock, g.json);
     const auto results = sending.sender->send_bulk(r, std::ref(progress));
 
@@ -660,6 +758,9 @@ int cmd_send_bulk(const GlobalOptions& g, const SendBulkOptions& o) {
     json rows = json::array();
     for (const auto& x : results) {
         ++counts[static_cast<int>(x.outcome)];
+        if (x.outcome == sender::BulkOutcome::sent && !x.detail.empty()) {
+            std::cerr << "mailtrack: warning: " << o.recipients << ":" << x.line << ": " << x.detail << "\n";
+        }
         if (x.outcome != sender::BulkOutcome::sent && x.outcome != sender::BulkOutcome::already_sent) {
             rows.push_back({{"line", x.line}, {"address", x.address}, {"outcome", sender::to_string(x.outcome)},
                             {"detail", x.detail}, {"send_id", x.send_id}});
@@ -911,9 +1012,16 @@ int run(int argc, char** argv) {
     bool raw = false;
     auto* status = cli.add_subcommand("status", "one message: recipients, statuses and the event timeline");
     add_common(status);
-    status->add_option("message_id", message_id, "the SES message id")->required();
+    std::string status_send_id;
+    status->add_option("message_id", message_id, "the SES message id");
+    status->add_option("--send", status_send_id, "show a send by its send id instead (what `send` printed)");
     status->add_flag("--raw", raw, "also print each event's raw SES JSON");
-    status->callback([&] { action = [&] { return cmd_status(g, message_id, raw); }; });
+    status->callback([&] {
+        if (message_id.empty() == status_send_id.empty()) {
+            throw CLI::ValidationError("status", "give a MESSAGE_ID or --send SEND_ID (one of them)");
+        }
+        action = [&] { return status_send_id.empty() ? cmd_status(g, message_id, raw) : cmd_status_send(g, status_send_id); };
+    });
 
     std::string recipient, status_filter, since;
     std::size_t limit = 1000;
@@ -1036,6 +1144,10 @@ int run(int argc, char** argv) {
     send->add_option("--list-topic", send_opts.list_topic, "SES list management: topic");
     send->add_option("--idempotency-key", send_opts.idempotency_key, "a retry with the same key never sends twice");
     send->add_flag("--force", send_opts.force, "send to suppressed addresses too");
+    send->add_flag("--sandbox-events", send_opts.sandbox_events,
+                   "publish the SES mailbox simulator's events to sns.events_topic_arn (sending.sandbox_events)");
+    send->add_flag("--sandbox-engagement", send_opts.sandbox_engagement,
+                   "with --sandbox-events, also Open and Click events (sending.sandbox_engagement)");
     send->callback([&] { action = [&] { return cmd_send(g, send_opts); }; });
 
     SendBulkOptions bulk_opts;
@@ -1047,6 +1159,10 @@ int run(int argc, char** argv) {
     bulk->add_option("--configuration-set", bulk_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
     bulk->add_option("--tag", bulk_opts.tags, "SES message tag k=v on every row (repeatable)");
     bulk->add_flag("--force", bulk_opts.force, "send to suppressed addresses too");
+    bulk->add_flag("--sandbox-events", bulk_opts.sandbox_events,
+                   "publish the SES mailbox simulator's events to sns.events_topic_arn (sending.sandbox_events)");
+    bulk->add_flag("--sandbox-engagement", bulk_opts.sandbox_engagement,
+                   "with --sandbox-events, also Open and Click events (sending.sandbox_engagement)");
     bulk->callback([&] { action = [&] { return cmd_send_bulk(g, bulk_opts); }; });
 
     std::vector<std::string> sup_addresses;

@@ -150,6 +150,13 @@ const std::vector<SettingSpec>& settings() {
         {"sns.alerts_topic_arn", SettingType::string, "", false, "SNS topic `mailtrack notify` publishes to"},
         {"ses.configuration_set", SettingType::string, "", false, "SES configuration set used when sending"},
         {"ses.from", SettingType::string, "", false, "default From address for sends"},
+        {"sending.sandbox_events", SettingType::boolean, "false", false,
+         "after each accepted send, publish to sns.events_topic_arn the events SES's mailbox simulator would "
+         "(runs the pipeline without an AWS account)"},
+        {"sending.sandbox_engagement", SettingType::boolean, "false", false,
+         "with sandbox events, also an Open and a Click per delivered recipient"},
+        {"sending.bulk_concurrency", SettingType::integer, "4", false,
+         "SendBulkEmail calls in flight at once in send-bulk (1..16), all within the send rate"},
         {"suppression.soft_bounce_limit", SettingType::integer, "3", false,
          "soft bounces (since the last delivery) that suppress an address; 0 = never"},
         {"suppression.soft_bounce_window_sends", SettingType::integer, "5", false,

@@ -1,6 +1,9 @@
 #include "mailtrack/sender/bulk.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <future>
 
 #include <nlohmann/json.hpp>
 
@@ -165,28 +168,21 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
         std::size_t index;
         std::string send_id;
     };
-    std::vector<Pending> batch;
-
-    auto flush = [&] {
-        if (batch.empty()) return;
+    using Answer = aws::Result<std::vector<aws::BulkEmailResult>>;
+    struct Batch {
+        std::vector<Pending> rows;
         aws::SendBulkEmailRequest call;
-        call.from = req.from;
-        call.default_template = {req.template_name, "{}"};
-        call.default_tags = req.tags;
-        call.configuration_set = req.configuration_set;
-        for (const Pending& p : batch) {
-            const BulkRow& row = req.rows[p.index];
-            aws::BulkEmailEntry e;
-            e.destination.to = {row.address};
-            e.replacement_tags = row.tags;
-            e.replacement_tags.emplace_back(std::string(core::k_send_id_tag), p.send_id);
-            e.replacement_template_data = row.template_data;
-            call.entries.push_back(std::move(e));
-        }
-        aws::Result<std::vector<aws::BulkEmailResult>> answer = aws::fail(aws::ErrorKind::throttled, "not called");
+    };
+    std::vector<Pending> batch;
+    std::vector<Batch> ready;  // built, waiting for a wave of concurrent calls
+
+    // Only the SES call (with its pacing and throttle backoff) runs on other threads; every
+    // store access stays on this one (a Store is not thread-safe).
+    auto call_ses = [this](const aws::SendBulkEmailRequest& call, std::size_t destinations) -> Answer {
+        Answer answer = aws::fail(aws::ErrorKind::throttled, "not called");
         auto backoff = m_options.throttle_backoff;
         for (int attempt = 0;; ++attempt) {
-            for (std::size_t i = 0; i < batch.size(); ++i) m_limiter.acquire();
+            for (std::size_t i = 0; i < destinations; ++i) m_limiter.acquire();
             answer = m_ses.send_bulk_email(call);
             if (answer || answer.error().kind != aws::ErrorKind::throttled ||
                 attempt >= m_options.max_throttle_retries)
@@ -195,15 +191,21 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
             m_sleeper.sleep_for(backoff);
             backoff *= 2;
         }
-        const util::UnixMillis done = m_clock.now_millis();
-        if (answer && answer->size() != batch.size()) {
+        if (answer && answer->size() != destinations) {
             answer = aws::fail(aws::ErrorKind::parse, "SendBulkEmail answered " + std::to_string(answer->size()) +
-                                                          " results for " + std::to_string(batch.size()) + " entries");
+                                                          " results for " + std::to_string(destinations) + " entries");
         }
         if (answer) m_limiter.on_success();
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            BulkRowResult& out = results[batch[i].index];
-            out.send_id = batch[i].send_id;
+        return answer;
+    };
+
+    auto record = [&](const Batch& b, const Answer& answer) {
+        const util::UnixMillis done = m_clock.now_millis();
+        std::vector<AcceptedMail> accepted;  // told to the observer together, after the batch is recorded
+        std::vector<std::size_t> accepted_rows;
+        for (std::size_t i = 0; i < b.rows.size(); ++i) {
+            BulkRowResult& out = results[b.rows[i].index];
+            out.send_id = b.rows[i].send_id;
             if (!answer) {
                 const aws::Error& e = answer.error();
                 if (aws::outcome_unknown(e) || e.kind == aws::ErrorKind::parse) {
@@ -228,6 +230,22 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                 if (auto w = m_store.send_accepted(out.send_id, r.message_id, done); !w) {
                     out.detail = "sent, but recording the message id failed: " + w.error().describe();
                 }
+                if (m_observer) {
+                    const BulkRow& row = req.rows[b.rows[i].index];
+                    AcceptedMail mail;
+                    mail.send_id = out.send_id;
+                    mail.ses_message_id = r.message_id;
+                    mail.timestamp = done;
+                    mail.source = req.from;
+                    mail.destination = {out.address};
+                    mail.header_to = {row.address};
+                    mail.configuration_set = req.configuration_set;
+                    mail.operation = "SendBulkEmail";
+                    mail.tags = b.call.default_tags;
+                    for (const auto& t : b.call.entries[i].replacement_tags) mail.tags.push_back(t);
+                    accepted.push_back(std::move(mail));
+                    accepted_rows.push_back(b.rows[i].index);
+                }
             } else {
                 out.outcome = BulkOutcome::failed;
                 out.detail = r.status + (r.error.empty() ? "" : ": " + r.error);
@@ -236,10 +254,59 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                 }
             }
         }
-        batch.clear();
+        if (accepted.empty()) return;
+        auto told = m_observer->on_accepted_all(accepted);
+        for (std::size_t k = 0; k < told.size() && k < accepted_rows.size(); ++k) {
+            if (told[k]) continue;
+            std::string& detail = results[accepted_rows[k]].detail;
+            detail += (detail.empty() ? "" : "; ") + told[k].error().describe();
+        }
     };
 
     std::size_t done_rows = 0;
+    // Calls every ready batch, up to bulk_concurrency at once, then records them in row order.
+    auto run_wave = [&] {
+        if (ready.empty()) return;
+        std::vector<Answer> answers;
+        if (ready.size() == 1) {
+            answers.push_back(call_ses(ready[0].call, ready[0].rows.size()));
+        } else {
+            std::vector<std::future<Answer>> calls;
+            for (const Batch& b : ready) {
+                calls.push_back(std::async(std::launch::async, call_ses, std::cref(b.call), b.rows.size()));
+            }
+            for (auto& f : calls) answers.push_back(f.get());
+        }
+        for (std::size_t i = 0; i < ready.size(); ++i) {
+            record(ready[i], answers[i]);
+            done_rows = std::max(done_rows, ready[i].rows.back().index + 1);
+        }
+        ready.clear();
+        if (progress) progress(done_rows, req.rows.size());
+    };
+
+    auto flush = [&] {
+        if (batch.empty()) return;
+        Batch b;
+        b.call.from = req.from;
+        b.call.default_template = {req.template_name, "{}"};
+        b.call.default_tags = req.tags;
+        b.call.configuration_set = req.configuration_set;
+        for (const Pending& p : batch) {
+            const BulkRow& row = req.rows[p.index];
+            aws::BulkEmailEntry e;
+            e.destination.to = {row.address};
+            e.replacement_tags = row.tags;
+            e.replacement_tags.emplace_back(std::string(core::k_send_id_tag), p.send_id);
+            e.replacement_template_data = row.template_data;
+            b.call.entries.push_back(std::move(e));
+        }
+        b.rows = std::move(batch);
+        batch.clear();
+        ready.push_back(std::move(b));
+        if (ready.size() >= static_cast<std::size_t>(std::max(1, m_options.bulk_concurrency))) run_wave();
+    };
+
     for (std::size_t i = 0; i < req.rows.size(); ++i) {
         const BulkRow& row = req.rows[i];
         BulkRowResult& out = results[i];
@@ -282,16 +349,13 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
                 out.detail = "recording a new attempt failed";
             } else {
                 batch.push_back({i, claim->send.send_id});
-                if (batch.size() == k_max_bulk_destinations) {
-                    flush();
-                    done_rows = i + 1;
-                    if (progress) progress(done_rows, req.rows.size());
-                }
+                if (batch.size() == k_max_bulk_destinations) flush();
                 continue;
             }
         }
     }
     flush();
+    run_wave();
     if (progress) progress(req.rows.size(), req.rows.size());
     return results;
 }

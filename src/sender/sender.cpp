@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <variant>
 
 #include "mailtrack/core/address.hpp"
 
@@ -311,6 +312,27 @@ SendOutcome Sender::send(const SendRequest& req) {
                                   ") but recording its message id failed: " + r.error().describe() +
                                   "; events will link to the send through its " + std::string(core::k_send_id_tag) +
                                   " tag");
+    }
+    if (m_observer) {
+        AcceptedMail mail;
+        mail.send_id = send_id;
+        mail.ses_message_id = *answer;
+        mail.timestamp = done;
+        mail.source = req.from;
+        for (const auto* list : {&call.destination.to, &call.destination.cc, &call.destination.bcc}) {
+            for (const std::string& a : *list) mail.destination.push_back(core::normalize_address(a));
+        }
+        if (const auto* raw = std::get_if<aws::RawEmail>(&call.content)) {
+            mail.headers = top_level_headers(raw->mime);
+            mail.subject = req.subject;
+        }
+        mail.header_to = call.destination.to;
+        mail.header_cc = call.destination.cc;
+        mail.reply_to = req.reply_to;
+        mail.configuration_set = req.configuration_set;
+        mail.tags = call.tags;
+        mail.html = req.html;
+        if (auto r = m_observer->on_accepted(mail); !r) result.warnings.push_back(r.error().describe());
     }
     return result;
 }

@@ -128,6 +128,7 @@ OPTIONAL = {"aws": {"sqs_endpoint_url", "sns_endpoint_url", "sesv2_endpoint_url"
 # Sections a config may carry but need not (defaults apply when absent).
 OPTIONAL_SECTIONS = {
     "suppression": {"soft_bounce_limit": int, "soft_bounce_window_sends": int, "soft_bounce_expiry_days": int},
+    "sending": {"sandbox_events": bool, "sandbox_engagement": bool, "bulk_concurrency": int},
 }
 
 

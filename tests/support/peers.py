@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Starts AWS emulators on free loopback ports, runs a command, then stops them.
 
-  peers.py [--fauxqs] [--moto] [--ses] [--redis] [--mariadb] -- COMMAND ARGS...
+  peers.py [--fauxqs] [--moto] [--ses] [--redis] -- COMMAND ARGS...
 
 Each started peer's endpoint is passed to COMMAND in the environment:
   MAILTRACK_TEST_FAUXQS_URL  fauxqs (SQS+SNS), from tests/peers/node_modules (run `npm ci` there)
@@ -12,14 +12,6 @@ Each started peer's endpoint is passed to COMMAND in the environment:
                              certificate (for IP 127.0.0.1) MAILTRACK_TEST_REDIS_TLS_CA signed;
                              MAILTRACK_TEST_REDIS_OTHER_CA is an unrelated CA (to be refused)
 A test that must stop and restart Redis starts its own with start_redis() / RedisServer below.
-  MAILTRACK_TEST_MYSQL_URL   a MariaDB server (Debian mariadb-server) on a throwaway data directory:
-                             mysql://mailtrack@127.0.0.1:PORT/ (append a database name; the user may
-                             create any), password in MAILTRACK_TEST_MYSQL_PASSWORD;
-                             MAILTRACK_TEST_MARIADB_CMD is the server's command line (JSON list) and
-                             MAILTRACK_TEST_MARIADB_PIDFILE its pid file, for tests that stop and restart it;
-                             MAILTRACK_PEERS_MARIADB_ARGS adds server options (benchmarks).
-                             The server speaks TLS with a certificate for IP 127.0.0.1 signed by
-                             MAILTRACK_TEST_MYSQL_CA; MAILTRACK_TEST_MYSQL_OTHER_CA is an unrelated CA
 Peers bind 127.0.0.1 only and get their own temp dir; a peer that does not become ready in 30 s
 fails the run (no silent skip). Exit status is COMMAND's.
 """
@@ -35,13 +27,14 @@ import time
 import urllib.request
 
 # What aws-ses-v2-local answers to GetAccount (it needs one; shape per the SES v2 model).
-SES_ACCOUNT = json.dumps({
+SES_ACCOUNT_FIELDS = {
     "DedicatedIpAutoWarmupEnabled": False, "EnforcementStatus": "HEALTHY", "ProductionAccessEnabled": True,
     "SendingEnabled": True, "SendQuota": {"Max24HourSend": 50000, "MaxSendRate": 14, "SentLast24Hours": 12},
     "SuppressionAttributes": {"SuppressedReasons": ["BOUNCE", "COMPLAINT"]},
     "Details": {"AdditionalContactEmailAddresses": [], "ContactLanguage": "EN", "MailType": "TRANSACTIONAL",
                 "ReviewDetails": {"CaseId": "case-1", "Status": "GRANTED"}, "UseCaseDescription": "tests",
-                "WebsiteURL": "https://example.com"}})
+                "WebsiteURL": "https://example.com"}}
+SES_ACCOUNT = json.dumps(SES_ACCOUNT_FIELDS)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_DIR = os.path.join(os.path.dirname(HERE), "peers")
 
@@ -227,64 +220,91 @@ def make_tls_files(tmp):
     return {"ca": p("ca.pem"), "other_ca": p("other-ca.pem"), "cert": p("server.pem"), "key": p("server.key")}
 
 
-def main(argv):
-    if "--" not in argv:
-        print(__doc__, file=sys.stderr)
-        return 2
-    split = argv.index("--")
-    wanted, command = argv[:split], argv[split + 1:]
-    tmp = tempfile.mkdtemp(prefix="mailtrack-peers-")
-    procs = []
+def peer_environment(tmp):
+    """The environment peers and the programs talking to them run in: dummy credentials, no shared
+    config, no IMDS, nothing that could reach real AWS."""
     env = dict(os.environ)
-    # Nothing may reach real AWS: no real credentials, no IMDS, no shared config.
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
         env.pop(k, None)
     env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
                 "AWS_SHARED_CREDENTIALS_FILE": os.path.join(tmp, "none"), "AWS_CONFIG_FILE": os.path.join(tmp, "none"),
                 "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "NO_PROXY": "127.0.0.1,localhost",
                 "no_proxy": "127.0.0.1,localhost"})
-    try:
-        def start(name, args, extra_env, health):
-            log = open(os.path.join(tmp, name + ".log"), "wb")
-            p = subprocess.Popen(args, cwd=tmp, env={**env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-            procs.append((name, p))
+    return env
+
+
+class Peers:
+    """Starts the wanted peers ("fauxqs", "moto", "ses", "redis", "mariadb") on loopback; `env` then carries their URLs
+    (MAILTRACK_TEST_*_URL). Raises RuntimeError (with the peer's log tail) when one does not come up.
+    `ports` may fix a peer's port (a taken port is an error naming it); otherwise a free one is used."""
+
+    def __init__(self, wanted, tmp, ports=None, ses_max_send_rate=None):
+        self.wanted, self.tmp, self.ports = wanted, tmp, ports or {}
+        account = json.loads(SES_ACCOUNT)
+        if ses_max_send_rate:
+            account["SendQuota"]["MaxSendRate"] = ses_max_send_rate
+        self.ses_account = json.dumps(account)
+        self.procs = []
+        self.env = peer_environment(tmp)
+        self.urls = {}
+
+    def _port(self, name):
+        port = self.ports.get(name)
+        if not port:
+            return free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError as e:
+                raise RuntimeError("%s: port %d on 127.0.0.1 is taken (%s); pick another" % (name, port, e))
+        return port
+
+    def _start(self, name, args, extra_env, health):
+        log = open(os.path.join(self.tmp, name + ".log"), "wb")
+        p = subprocess.Popen(args, cwd=self.tmp, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.procs.append((name, p))
+        try:
             wait_ready(health, p, name)
-        if "--fauxqs" in wanted:
-            port = free_port()
-            start("fauxqs", ["node", node_bin("fauxqs")],
-                  {"FAUXQS_PORT": str(port), "FAUXQS_LOGGER": "false", "FAUXQS_HOST": "localhost"},
-                  "http://127.0.0.1:%d/health" % port)
-            env["MAILTRACK_TEST_FAUXQS_URL"] = "http://127.0.0.1:%d" % port
-        if "--moto" in wanted:
-            port = free_port()
-            start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], {},
-                  "http://127.0.0.1:%d/moto-api/" % port)
-            env["MAILTRACK_TEST_MOTO_URL"] = "http://127.0.0.1:%d" % port
-        if "--ses" in wanted:
-            port = free_port()
-            start("aws-ses-v2-local", ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
-                  {"AWS_SES_ACCOUNT": SES_ACCOUNT}, "http://127.0.0.1:%d/health-check" % port)
-            env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
-        if "--redis" in wanted:
-            server = RedisServer(os.path.join(tmp, "redis"), tls=True).start()
-            procs.append(("redis", server.proc))
-            env["MAILTRACK_TEST_REDIS_URL"] = server.url
-            env["MAILTRACK_TEST_REDIS_TLS_URL"] = server.tls_url
-            env["MAILTRACK_TEST_REDIS_TLS_CA"] = server.ca_file
-            env["MAILTRACK_TEST_REDIS_OTHER_CA"] = server.other_ca_file
-        if "--mariadb" in wanted:
-            env.update(start_mariadb(tmp, lambda p: procs.append(("mariadb", p))))
-        return subprocess.call(command, env=env)
-    except RuntimeError as e:
-        print("peers.py: %s" % e, file=sys.stderr)
-        for name, _ in procs:
-            logf = os.path.join(tmp, name + ".log")
-            if os.path.exists(logf):
-                sys.stderr.write(open(logf, errors="replace").read()[-2000:])
-        return 1
-    finally:
-        for _, p in procs:
+        except RuntimeError as e:
+            logf = os.path.join(self.tmp, name + ".log")
+            tail = open(logf, errors="replace").read()[-2000:] if os.path.exists(logf) else ""
+            raise RuntimeError("%s\n%s" % (e, tail))
+
+    def start(self):
+        if "fauxqs" in self.wanted:
+            port = self._port("fauxqs")
+            self._start("fauxqs", ["node", node_bin("fauxqs")],
+                        {"FAUXQS_PORT": str(port), "FAUXQS_LOGGER": "false", "FAUXQS_HOST": "localhost"},
+                        "http://127.0.0.1:%d/health" % port)
+            self.urls["fauxqs"] = self.env["MAILTRACK_TEST_FAUXQS_URL"] = "http://127.0.0.1:%d" % port
+        if "moto" in self.wanted:
+            port = self._port("moto")
+            self._start("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], {},
+                        "http://127.0.0.1:%d/moto-api/" % port)
+            self.urls["moto"] = self.env["MAILTRACK_TEST_MOTO_URL"] = "http://127.0.0.1:%d" % port
+        if "ses" in self.wanted:
+            port = self._port("ses")
+            self._start("aws-ses-v2-local",
+                        ["node", node_bin("aws-ses-v2-local"), "--host", "127.0.0.1", "--port", str(port)],
+                        {"AWS_SES_ACCOUNT": self.ses_account}, "http://127.0.0.1:%d/health-check" % port)
+            self.urls["ses"] = self.env["MAILTRACK_TEST_SES_URL"] = "http://127.0.0.1:%d" % port
+        if "redis" in self.wanted:
+            server = RedisServer(os.path.join(self.tmp, "redis"), tls=True).start()
+            self.procs.append(("redis", server.proc))
+            self.env["MAILTRACK_TEST_REDIS_URL"] = server.url
+            self.env["MAILTRACK_TEST_REDIS_TLS_URL"] = server.tls_url
+            self.env["MAILTRACK_TEST_REDIS_TLS_CA"] = server.ca_file
+            self.env["MAILTRACK_TEST_REDIS_OTHER_CA"] = server.other_ca_file
+        if "mariadb" in self.wanted:
+            self.env.update(start_mariadb(self.tmp, lambda p: self.procs.append(("mariadb", p))))
+        return self.env
+
+    def pids(self):
+        return [p.pid for _, p in self.procs]
+
+    def stop(self):
+        for _, p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
                 p.wait(timeout=5)
@@ -293,14 +313,33 @@ def main(argv):
                     os.killpg(p.pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        # A test may have restarted the server; stop whatever the pid file names now.
-        pidfile = env.get("MAILTRACK_TEST_MARIADB_PIDFILE")
+        self.procs = []
+        # A test may have restarted MariaDB; stop whatever its pid file names now.
+        pidfile = self.env.get("MAILTRACK_TEST_MARIADB_PIDFILE")
         if pidfile and os.path.exists(pidfile):
             try:
-                pid = int(open(pidfile).read().strip())
-                os.kill(pid, signal.SIGKILL)
+                with open(pidfile) as f:
+                    os.kill(int(f.read().strip()), signal.SIGKILL)
             except (ValueError, ProcessLookupError, OSError):
                 pass
+
+
+def main(argv):
+    if "--" not in argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    split = argv.index("--")
+    wanted, command = argv[:split], argv[split + 1:]
+    tmp = tempfile.mkdtemp(prefix="mailtrack-peers-")
+    peers = Peers({w.lstrip("-") for w in wanted}, tmp)
+    try:
+        env = peers.start()
+        return subprocess.call(command, env=env)
+    except RuntimeError as e:
+        print("peers.py: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        peers.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -5,6 +5,9 @@
 
 #include <deque>
 #include <functional>
+#include <mutex>
+#include <span>
+#include <thread>
 
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
@@ -617,6 +620,122 @@ TEST_F(SenderTest, BulkSendsFiftyPerCallTagsEachRowAndResumes) {
     EXPECT_EQ(ses.bulk_calls[3].entries.size(), 1u);
     EXPECT_EQ(again[0].outcome, BulkOutcome::already_sent);
     EXPECT_EQ(again[0].send_id, results[0].send_id);
+}
+
+TEST_F(SenderTest, BulkCallsRunConcurrentlyAndTheReportStaysInRowOrder) {
+    // Thread-safe, and slow enough that calls overlap when they can.
+    class SlowSes final : public SesApi {
+    public:
+        std::mutex mutex;
+        int in_flight = 0, most_in_flight = 0, calls = 0;
+        aws::Result<std::string> send_email(const aws::SendEmailRequest&) override { return std::string("x"); }
+        aws::Result<aws::SesAccount> get_account() override { return aws::SesAccount{}; }
+        aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& r) override {
+            int call = 0;
+            {
+                std::lock_guard lock(mutex);
+                call = ++calls;
+                most_in_flight = std::max(most_in_flight, ++in_flight);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            std::vector<aws::BulkEmailResult> out;
+            for (const auto& e : r.entries) out.push_back({"SUCCESS", "", "m" + std::to_string(call) + e.destination.to.at(0)});
+            std::lock_guard lock(mutex);
+            --in_flight;
+            return out;
+        }
+    } slow;
+    SenderOptions options;
+    options.bulk_concurrency = 4;
+    Sender s(*db, slow, unlimited, clock, sleeper, ids, options);
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "t";
+    req.file_key = "k";
+    for (std::size_t i = 0; i < 230; ++i) req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    std::vector<std::size_t> progress;
+    auto results = s.send_bulk(req, [&](std::size_t done, std::size_t) { progress.push_back(done); });
+    EXPECT_EQ(slow.calls, 5);
+    EXPECT_GE(slow.most_in_flight, 2);
+    EXPECT_LE(slow.most_in_flight, 4);
+    ASSERT_EQ(results.size(), 230u);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].outcome, BulkOutcome::sent) << i;
+        EXPECT_EQ(results[i].address, req.rows[i].address);
+        EXPECT_TRUE(results[i].ses_message_id.ends_with(req.rows[i].address)) << results[i].ses_message_id;
+        EXPECT_EQ(stored(results[i].send_id).ses_message_id, results[i].ses_message_id);
+    }
+    EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+    EXPECT_EQ(progress.back(), 230u);
+    auto again = s.send_bulk(req);
+    EXPECT_EQ(slow.calls, 5);  // resumable: nothing sent twice
+    EXPECT_EQ(again[229].outcome, BulkOutcome::already_sent);
+}
+
+TEST_F(SenderTest, AcceptedSendsAreToldToTheObserverWithTheirMailObject) {
+    struct Recorder final : AcceptedMailObserver {
+        std::vector<AcceptedMail> seen;
+        util::Result<void> on_accepted(const AcceptedMail& m) override {
+            seen.push_back(m);
+            if (seen.size() == 1) return {};
+            return util::fail(util::ErrorKind::io, "topic gone");
+        }
+    } recorder;
+    sender.set_observer(&recorder);
+    auto r = sender.send(request());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(recorder.seen.size(), 1u);
+    const AcceptedMail& m = recorder.seen[0];
+    EXPECT_EQ(m.ses_message_id, r->ses_message_id);
+    EXPECT_EQ(m.send_id, r->send_id);
+    EXPECT_EQ(m.destination, (std::vector<std::string>{"ann@example.com", "cc@example.com", "bcc@example.com"}));
+    EXPECT_EQ(m.subject, std::optional<std::string>("Grüße ✓"));
+    EXPECT_TRUE(std::any_of(m.headers.begin(), m.headers.end(), [](const auto& h) { return h.first == "X-Campaign"; }));
+    EXPECT_TRUE(std::none_of(m.headers.begin(), m.headers.end(), [](const auto& h) { return h.first == "Bcc"; }));
+    EXPECT_EQ(m.tags.back(), (std::pair<std::string, std::string>{std::string(core::k_send_id_tag), r->send_id}));
+    // An observer's failure is a warning: the email went out.
+    auto second = sender.send(request());
+    ASSERT_TRUE(second);
+    ASSERT_EQ(second->warnings.size(), 1u);
+    EXPECT_NE(second->warnings[0].find("topic gone"), std::string::npos);
+}
+
+TEST_F(SenderTest, BulkRowsSesAcceptedAreToldToTheObserverTogether) {
+    struct Recorder final : AcceptedMailObserver {
+        std::vector<std::size_t> call_sizes;
+        std::vector<AcceptedMail> seen;
+        util::Result<void> on_accepted(const AcceptedMail&) override { return {}; }
+        std::vector<util::Result<void>> on_accepted_all(std::span<const AcceptedMail> mails) override {
+            call_sizes.push_back(mails.size());
+            std::vector<util::Result<void>> out;
+            for (const auto& m : mails) {
+                seen.push_back(m);
+                if (m.destination.at(0) == "r3@example.com") out.push_back(util::fail(util::ErrorKind::io, "sns down"));
+                else out.emplace_back();
+            }
+            return out;
+        }
+    } recorder;
+    sender.set_observer(&recorder);
+    BulkRequest req;
+    req.from = "sender@example.com";
+    req.template_name = "welcome";
+    req.file_key = "obs";
+    req.tags = {{"campaign", "c"}};
+    for (std::size_t i = 0; i < 60; ++i) req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    req.rows.push_back({99, "reject@example.com", "{}", {}});
+    auto results = sender.send_bulk(req);
+    EXPECT_EQ(recorder.call_sizes, (std::vector<std::size_t>{50, 10}));  // one call per SendBulkEmail, rejects left out
+    ASSERT_EQ(recorder.seen.size(), 60u);
+    const AcceptedMail& m = recorder.seen[5];
+    EXPECT_EQ(m.ses_message_id, results[5].ses_message_id);
+    EXPECT_EQ(m.operation, "SendBulkEmail");
+    EXPECT_FALSE(m.subject);  // rendered by SES
+    EXPECT_EQ(m.tags.front(), (std::pair<std::string, std::string>{"campaign", "c"}));
+    EXPECT_EQ(m.tags.back(), (std::pair<std::string, std::string>{std::string(core::k_send_id_tag), results[5].send_id}));
+    EXPECT_EQ(results[3].outcome, BulkOutcome::sent);  // the email went out; the failure is its detail
+    EXPECT_NE(results[3].detail.find("sns down"), std::string::npos);
+    EXPECT_TRUE(results[4].detail.empty());
 }
 
 TEST_F(SenderTest, BulkCallWithUnknownOutcomeLeavesTheRowsInDoubt) {

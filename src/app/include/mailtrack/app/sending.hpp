@@ -6,6 +6,7 @@
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
+#include "mailtrack/sender/sandbox_events.hpp"
 #include "mailtrack/sender/sender.hpp"
 #include "mailtrack/sender/ses_api.hpp"
 #include "mailtrack/store/store.hpp"
@@ -23,6 +24,7 @@ struct Sending {
     std::unique_ptr<sender::RateLimiter> limiter;
     std::unique_ptr<sender::SendIdGenerator> ids;
     std::unique_ptr<sender::Sender> sender;
+    std::unique_ptr<sender::SandboxEventPublisher> sandbox;  // when sandbox events are on
     double max_send_rate = 0;
     std::string rate_source;  // "GetAccount" or why the fallback was used
 };
@@ -30,6 +32,11 @@ struct Sending {
 // The sender's options from configuration (suppression.soft_bounce_*). Errors
 // (ErrorKind::config) name the setting that is out of range.
 util::Result<sender::SenderOptions> sender_options(const config::Config& c);
+
+// Turns sandbox events on for `sending` (sending.sandbox_engagement read here): every accepted
+// send publishes the mailbox simulator's events to sns.events_topic_arn. Errors (ErrorKind::config)
+// when that setting is empty or not a topic ARN.
+util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, const config::Config& c);
 
 Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, sender::SenderOptions options = {},
                      const std::optional<RedisSettings>& redis = std::nullopt);

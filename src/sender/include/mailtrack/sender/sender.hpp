@@ -18,6 +18,7 @@
 #include "mailtrack/mime/mime.hpp"
 #include "mailtrack/sender/bulk.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
+#include "mailtrack/sender/sandbox_events.hpp"
 #include "mailtrack/sender/ses_api.hpp"
 #include "mailtrack/store/store.hpp"
 #include "mailtrack/util/clock.hpp"
@@ -105,6 +106,9 @@ struct SenderOptions {
     int max_throttle_retries = 4;  // extra attempts after SES throttled a send (beyond the client's own)
     std::chrono::milliseconds throttle_backoff{1000};  // doubled after each throttled attempt
     SoftBouncePolicy soft_bounce;
+    // SendBulkEmail calls in flight at once (all paced by the one rate limiter, which must then be
+    // thread-safe, as are SesApi and the Sleeper); 1 = one call at a time.
+    int bulk_concurrency = 1;
 };
 
 // Sends email through SES with tracking. Borrowed references must outlive the Sender.
@@ -140,6 +144,10 @@ public:
     // Returns one result per row, in row order; errors of one row never stop the others.
     std::vector<BulkRowResult> send_bulk(const BulkRequest& request, const BulkProgress& progress = {});
 
+    // Told about every email SES accepts, after its message id is recorded (nullptr: nobody).
+    // Its errors become warnings of the send (SendResult::warnings, BulkRowResult::detail).
+    void set_observer(AcceptedMailObserver* observer) noexcept { m_observer = observer; }
+
 private:
     // Suppresses `address` (and returns the entry) when the soft-bounce policy says so.
     // `expired` is the address's expired suppression entry, if any.
@@ -153,6 +161,7 @@ private:
     aws::Sleeper& m_sleeper;
     SendIdGenerator& m_ids;
     SenderOptions m_options;
+    AcceptedMailObserver* m_observer = nullptr;
 };
 
 // SES message tag names and values: 1-256 ASCII letters, digits, '_' or '-' (MessageTag).
