@@ -1,6 +1,7 @@
 // The queue's own ceiling for bench/worker_bench.py: `threads` loops of ReceiveMessage (10,
 // long poll) + DeleteMessageBatch, no processing, until `expect` messages are deleted.
-// Prints one JSON line: {"deleted":N,"seconds":S,"per_second":R,"calls":C}.
+// Prints one JSON line: {"deleted":N,"seconds":S,"per_second":R,"calls":C,"receive_errors":E,
+// "empty_receives":M,"delete_failures":F}.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
     aws::RetryQuota quota{retry};
     aws::SqsClient sqs({transport, creds, clock, sleeper, jitter, quota, retry}, {endpoint, "us-east-1", "sqs"});
 
-    std::atomic<long> deleted{0}, calls{0};
+    std::atomic<long> deleted{0}, calls{0}, receive_errors{0}, empty_receives{0}, delete_failures{0};
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
@@ -44,18 +45,23 @@ int main(int argc, char** argv) {
                 req.message_attribute_names.clear();
                 auto got = sqs.receive_message(req);
                 ++calls;
+                if (!got) ++receive_errors;
+                else if (got->empty()) ++empty_receives;
                 if (!got || got->empty()) continue;
                 std::vector<aws::DeleteEntry> entries;
                 for (std::size_t i = 0; i < got->size(); ++i) entries.push_back({std::to_string(i), (*got)[i].receipt_handle});
                 auto d = sqs.delete_message_batch(queue, entries);
                 ++calls;
                 if (d) deleted += static_cast<long>(d->successful.size());
+                delete_failures += d ? static_cast<long>(d->failed.size()) : static_cast<long>(entries.size());
             }
         });
     }
     for (auto& t : pool) t.join();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "{\"deleted\":" << deleted.load() << ",\"seconds\":" << s << ",\"per_second\":" << static_cast<double>(deleted.load()) / s
-              << ",\"calls\":" << calls.load() << "}\n";
+              << ",\"calls\":" << calls.load() << ",\"receive_errors\":" << receive_errors.load()
+              << ",\"empty_receives\":" << empty_receives.load() << ",\"delete_failures\":" << delete_failures.load()
+              << "}\n";
     return 0;
 }

@@ -172,6 +172,8 @@ def main():
                                             capture_output=True, text=True, check=True).stdout)
         one["ceiling_per_second"] = ceiling["per_second"]
         one["ceiling_calls_per_1k"] = 1000.0 * ceiling["calls"] / max(1, ceiling["deleted"])
+        for k in ("receive_errors", "empty_receives", "delete_failures"):
+            one["ceiling_" + k] = ceiling.get(k)
         one["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
 
         load(queue, docs)

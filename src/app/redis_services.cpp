@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "mailtrack/app/secrets.hpp"
 #include "mailtrack/util/log.hpp"
 
 namespace mailtrack::app {
@@ -49,24 +50,16 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
     RedisSettings s;
     s.client.endpoint = std::move(*endpoint);
 
-    if (!c.text("redis.auth_secret_arn").empty()) {
-        // TODO(issue 6 §3): fetch the AUTH token with Secrets Manager GetSecretValue once the aws
-        // layer has it (the MySQL backend adds it); this is the one place to read it.
-        return util::fail(ErrorKind::unsupported,
-                          "redis.auth_secret_arn: reading the Redis AUTH token from Secrets Manager is not built "
-                          "yet; set MAILTRACK_REDIS_PASSWORD or redis.password_file instead");
-    }
-    if (auto it = env.find("MAILTRACK_REDIS_PASSWORD"); it != env.end() && !it->second.empty()) {
-        s.client.endpoint.password = it->second;
-    } else if (const std::string& file = c.text("redis.password_file"); !file.empty()) {
-        std::ifstream in(file, std::ios::binary);
-        if (!in) return util::fail(ErrorKind::config, "redis.password_file: cannot read " + file);
-        std::ostringstream text;
-        text << in.rdbuf();
-        std::string password = text.str();
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
-        if (password.empty()) return util::fail(ErrorKind::config, "redis.password_file: " + file + " is empty");
-        s.client.endpoint.password = std::move(password);
+    // The AUTH password (token): environment, then file, then Secrets Manager (a plain-string
+    // secret, or JSON with "password" and optionally "username" for an ACL user).
+    auto secret = resolve_secret(
+        SecretSources{"the Redis password (MAILTRACK_REDIS_PASSWORD, redis.password_file or redis.auth_secret_arn)",
+                      "MAILTRACK_REDIS_PASSWORD", c.text("redis.password_file"), c.text("redis.auth_secret_arn")},
+        env, secrets_manager_fetcher(c, env));
+    if (!secret) return util::Unexpected(std::move(secret).error());
+    if (*secret) {
+        s.client.endpoint.password = std::move((*secret)->password);
+        if (s.client.endpoint.user.empty()) s.client.endpoint.user = std::move((*secret)->username);
     }
 
     auto connect = positive(c, "redis.connect_timeout_ms", 60'000);

@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
+
+#include "mailtrack/app/aws_services.hpp"
 
 namespace mailtrack::app {
 
@@ -54,6 +57,28 @@ util::Result<std::optional<ResolvedSecret>> resolve_secret(const SecretSources& 
         return std::optional<ResolvedSecret>(std::move(out));
     }
     return std::optional<ResolvedSecret>();
+}
+
+SecretFetcher secrets_manager_fetcher(const config::Config& config, const aws::Environment& env) {
+    auto aws = std::make_shared<std::unique_ptr<AwsServices>>();
+    return [&config, &env, aws](const std::string& id) -> util::Result<std::string> {
+        if (!*aws) {
+            auto s = make_aws_services(config, env);
+            if (!s) return util::Unexpected(std::move(s).error());
+            *aws = std::move(*s);
+        }
+        auto v = (*aws)->secrets->get_secret_value(id);
+        if (!v) {
+            const aws::Error& e = v.error();
+            // A network failure or a throttled call may pass; a missing secret or a denied call
+            // is configuration.
+            const bool transient = e.kind == aws::ErrorKind::timeout || e.kind == aws::ErrorKind::connection ||
+                                   e.kind == aws::ErrorKind::throttled || aws::outcome_unknown(e);
+            return util::fail(transient ? ErrorKind::storage_unavailable : ErrorKind::config, e.describe());
+        }
+        if (v->binary) return util::fail(ErrorKind::config, "the secret holds binary data, not a string");
+        return std::move(v->secret_string);
+    };
 }
 
 }  // namespace mailtrack::app

@@ -22,25 +22,7 @@ util::Result<std::unique_ptr<store::Store>> open_mysql(const config::Config& con
     options->create_database = config.boolean("store.mysql_create_database");
 
     // Secrets Manager is only reached when the secret is the source in use.
-    std::unique_ptr<AwsServices> aws;
-    const SecretFetcher fetch = [&](const std::string& id) -> util::Result<std::string> {
-        if (!aws) {
-            auto s = make_aws_services(config, env);
-            if (!s) return util::Unexpected(std::move(s).error());
-            aws = std::move(*s);
-        }
-        auto v = aws->secrets->get_secret_value(id);
-        if (!v) {
-            const aws::Error& e = v.error();
-            // A network failure or a throttled call may pass; a missing secret or a denied
-            // call is configuration.
-            const bool transient = e.kind == aws::ErrorKind::timeout || e.kind == aws::ErrorKind::connection ||
-                                   e.kind == aws::ErrorKind::throttled || aws::outcome_unknown(e);
-            return util::fail(transient ? util::ErrorKind::storage_unavailable : util::ErrorKind::config, e.describe());
-        }
-        if (v->binary) return util::fail(util::ErrorKind::config, "the secret holds binary data, not a string");
-        return std::move(v->secret_string);
-    };
+    const SecretFetcher fetch = secrets_manager_fetcher(config, env);
     auto secret = resolve_secret(SecretSources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD",
                                                config.text("store.mysql_password_file"),
                                                config.text("store.mysql_secret_arn")},

@@ -170,7 +170,7 @@ const std::vector<SettingSpec>& settings() {
         {"redis.password_file", SettingType::string, "", false,
          "file holding the Redis AUTH password (MAILTRACK_REDIS_PASSWORD wins; never in the URL)"},
         {"redis.auth_secret_arn", SettingType::string, "", false,
-         "Secrets Manager secret with the Redis AUTH token (not built yet: use the password settings)"},
+         "Secrets Manager secret with the Redis AUTH token, plain or JSON with password (and username); read when the env and file are unset"},
         {"redis.connect_timeout_ms", SettingType::integer, "200", false, "Redis connect timeout"},
         {"redis.command_timeout_ms", SettingType::integer, "200", false, "Redis per-command timeout"},
         {"redis.reconnect_interval_ms", SettingType::integer, "1000", false,

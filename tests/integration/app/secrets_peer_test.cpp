@@ -7,7 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/secrets.hpp"
+#include "mailtrack/config/config.hpp"
 #include "mailtrack/aws/secretsmanager.hpp"
 #include "peer_test_support.hpp"
 
@@ -41,6 +43,44 @@ struct Moto {
         };
     }
 };
+
+// redis.auth_secret_arn: the Redis AUTH token from Secrets Manager, through the same fetcher
+// the binary uses (secrets_manager_fetcher with the configured endpoint).
+TEST(SecretsManager, RedisAuthTokenComesFromTheSecretWhenNeitherEnvNorFileIsSet) {
+    Moto moto;
+    const std::string plain = moto.create(testing::unique_name("redis-token"), "t0ken with spaces");
+    const std::string acl = moto.create(testing::unique_name("redis-acl"), R"({"username":"mailtrack","password":"acl-pw"})");
+    ASSERT_FALSE(plain.empty());
+    ASSERT_FALSE(acl.empty());
+    const aws::Environment env = {{"AWS_ACCESS_KEY_ID", "test"}, {"AWS_SECRET_ACCESS_KEY", "test"}};
+    auto load = [&](const std::string& secret) {
+        auto c = config::Config::load(std::nullopt, {},
+                                      {"redis.url=rediss://cache.example:6380/0", "aws.region=us-east-1",
+                                       "aws.secretsmanager_endpoint_url=" + peer_url("MAILTRACK_TEST_MOTO_URL"),
+                                       "redis.auth_secret_arn=" + secret});
+        EXPECT_TRUE(c.has_value()) << (c ? "" : c.error().describe());
+        return std::move(*c);
+    };
+    const auto c1 = load(plain);
+    auto s = app::redis_settings(c1, env);
+    ASSERT_TRUE(s.has_value()) << s.error().describe();
+    EXPECT_EQ((*s)->client.endpoint.password, "t0ken with spaces");
+    EXPECT_EQ((*s)->client.endpoint.user, "");
+    const auto c2 = load(acl);
+    s = app::redis_settings(c2, env);
+    ASSERT_TRUE(s.has_value()) << s.error().describe();
+    EXPECT_EQ((*s)->client.endpoint.password, "acl-pw");
+    EXPECT_EQ((*s)->client.endpoint.user, "mailtrack");
+    // The environment still wins, and Secrets Manager is not even asked.
+    auto env_wins = app::redis_settings(c1, {{"MAILTRACK_REDIS_PASSWORD", "from-env"}});
+    ASSERT_TRUE(env_wins.has_value());
+    EXPECT_EQ((*env_wins)->client.endpoint.password, "from-env");
+    // A missing secret is an error naming the setting, never a silent unauthenticated client.
+    const auto c3 = load("no-such-secret-" + testing::unique_name("x"));
+    auto missing = app::redis_settings(c3, env);
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_NE(missing.error().message.find("redis.auth_secret_arn"), std::string::npos) << missing.error().message;
+}
 
 TEST(SecretsManager, GetSecretValueReturnsTheStringAndNamesAMissingSecret) {
     Moto moto;

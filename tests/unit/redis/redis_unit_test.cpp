@@ -175,8 +175,6 @@ TEST(RedisSettings, ErrorsNameTheSetting) {
         {{"redis.url=mysql://h"}, "redis.url"},
         {{"redis.url=redis://h", "redis.fallback_instances=0"}, "redis.fallback_instances"},
         {{"redis.url=redis://h", "redis.command_timeout_ms=-5"}, "redis.command_timeout_ms"},
-        {{"redis.url=redis://h", "redis.auth_secret_arn=arn:aws:secretsmanager:eu-west-1:1:secret:x"},
-         "redis.auth_secret_arn"},
     };
     for (const auto& [overrides, setting] : cases) {
         auto s = app::redis_settings(load(overrides), {});

@@ -33,10 +33,11 @@ struct RedisSettings {
 
 // Reads redis.* (nullopt when redis.url is empty). The password comes from the environment
 // variable MAILTRACK_REDIS_PASSWORD, else from the file redis.password_file (trailing newline
-// dropped) -- never from the URL or a flag. Errors (ErrorKind::config or unsupported) name the
-// setting: a malformed URL, an unreadable file, an out-of-range number.
-// TODO(issue 6 §3): redis.auth_secret_arn (Secrets Manager GetSecretValue) is read here once
-// the aws layer has GetSecretValue; until then setting it is refused with a clear error.
+// dropped), else from the Secrets Manager secret redis.auth_secret_arn (a plain string, or JSON
+// with "password" and optionally "username") -- never from the URL or a flag (resolve_secret).
+// Errors (ErrorKind::config, io, or storage_unavailable when Secrets Manager cannot be reached
+// now) name the setting: a malformed URL, an unreadable file, a missing secret, an out-of-range
+// number.
 util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& c, const aws::Environment& env);
 
 // Counts Redis failures of one component and logs them at a bounded rate: the first failure

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mailtrack/aws/credentials.hpp"
+#include "mailtrack/config/config.hpp"
 #include "mailtrack/util/error.hpp"
 
 namespace mailtrack::app {
@@ -34,5 +35,12 @@ using SecretFetcher = std::function<util::Result<std::string>(const std::string&
 // password, and the fetcher's error kind for Secrets Manager failures.
 util::Result<std::optional<ResolvedSecret>> resolve_secret(const SecretSources& sources, const aws::Environment& env,
                                                            const SecretFetcher& fetch);
+
+// The production fetcher: GetSecretValue with the configured AWS settings (region, credentials
+// chain, aws.secretsmanager_endpoint_url), the clients made on first use only -- so nothing is
+// reached unless a secret is the source in use. Errors: storage_unavailable for what may pass
+// (timeouts, lost connections, throttling), config otherwise (missing secret, access denied,
+// binary secret). `config` and `env` must outlive the fetcher.
+SecretFetcher secrets_manager_fetcher(const config::Config& config, const aws::Environment& env);
 
 }  // namespace mailtrack::app
