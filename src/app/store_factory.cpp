@@ -1,5 +1,7 @@
 #include "mailtrack/app/store_factory.hpp"
 
+#include <memory>
+
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/secrets.hpp"
 #include "mailtrack/aws/secretsmanager.hpp"
@@ -31,6 +33,19 @@ util::Result<std::unique_ptr<store::Store>> open_mysql(const config::Config& con
     if (*secret) {
         options->password = std::move((*secret)->password);
         if (options->user.empty()) options->user = (*secret)->username;
+        // A refused password is read again from the same sources: RDS rotates the secret of
+        // a managed master password (every 7 days by default) under running processes.
+        const SecretSources sources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD",
+                                    config.text("store.mysql_password_file"), config.text("store.mysql_secret_arn")};
+        // The store outlives this call: the lambda keeps its own copies of the settings.
+        auto settings = std::make_shared<const config::Config>(config);
+        auto environment = std::make_shared<const aws::Environment>(env);
+        options->refresh_password = [sources, settings, environment]() -> util::Result<std::string> {
+            auto again = resolve_secret(sources, *environment, secrets_manager_fetcher(*settings, *environment));
+            if (!again) return util::Unexpected(std::move(again).error());
+            if (!*again) return util::fail(util::ErrorKind::config, "the MySQL password is no longer set");
+            return std::move((*again)->password);
+        };
     }
     if (options->user.empty()) {
         return util::fail(util::ErrorKind::config,

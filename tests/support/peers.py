@@ -185,7 +185,7 @@ def start_mariadb(tmp, start):
                 p.returncode, open(os.path.join(tmp, "mariadb.err"), errors="replace").read()[-2000:]))
         r = subprocess.run([client, "--no-defaults", "-S", sock, "-uroot", "-e",
                             "CREATE USER IF NOT EXISTS 'mailtrack'@'127.0.0.1' IDENTIFIED BY '%s'; "
-                            "GRANT ALL ON *.* TO 'mailtrack'@'127.0.0.1';" % MARIADB_PASSWORD],
+                            "GRANT ALL ON *.* TO 'mailtrack'@'127.0.0.1' WITH GRANT OPTION;" % MARIADB_PASSWORD],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode == 0:
             break

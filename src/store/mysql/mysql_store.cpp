@@ -19,6 +19,7 @@
 
 #include "mailtrack/store/batch_effects.hpp"
 #include "mailtrack/store/row_reader.hpp"
+#include "mailtrack/util/log.hpp"
 
 namespace mailtrack::store {
 namespace {
@@ -653,7 +654,38 @@ struct MysqlStore::Impl {
     std::string message_select, recipient_select, message_upsert_head, message_upsert_tail, recipient_upsert_head,
         recipient_upsert_tail, suppression_upsert_head, suppression_upsert_tail, stats_upsert_head, stats_upsert_tail;
 
+    // The password in use: replaced (under its own mutex, connects run in parallel) when the
+    // server refuses it and refresh_password gives a new one.
+    std::mutex password_mutex;
+
     Result<std::unique_ptr<Connection>> connect(bool with_database) {
+        std::string password;
+        {
+            std::lock_guard lock(password_mutex);
+            password = options.password;
+        }
+        unsigned refused = 0;
+        auto first = connect_with(with_database, password, refused);
+        if (first || !options.refresh_password || refused != ER_ACCESS_DENIED_ERROR) return first;
+        auto fresh = options.refresh_password();
+        if (!fresh) {
+            return util::fail(first.error().kind,
+                              first.error().message + "; reading the password again failed: " + fresh.error().describe());
+        }
+        if (*fresh == password) return first;
+        auto second = connect_with(with_database, *fresh, refused);
+        if (second) {
+            std::lock_guard lock(password_mutex);
+            options.password = std::move(*fresh);
+            util::log::info("mysql: connected with the password read again (the secret was rotated)",
+                            {{"user", options.user}});
+        }
+        return second;
+    }
+
+    // `error_number` gets the server's error number when the connect fails.
+    Result<std::unique_ptr<Connection>> connect_with(bool with_database, const std::string& password,
+                                                     unsigned& error_number) {
         auto c = std::make_unique<Connection>();
         c->db = mysql_init(nullptr);
         if (c->db == nullptr) return util::fail(ErrorKind::internal, "mysql: out of memory");
@@ -675,13 +707,14 @@ struct MysqlStore::Impl {
         }
         const char* host = socket ? nullptr : options.host.c_str();
         const char* unix_socket = socket ? options.host.c_str() : nullptr;
-        if (mysql_real_connect(c->db, host, options.user.c_str(), options.password.c_str(),
+        if (mysql_real_connect(c->db, host, options.user.c_str(), password.c_str(),
                                with_database ? options.database.c_str() : nullptr, socket ? 0 : options.port,
                                unix_socket, 0) == nullptr) {
             const unsigned e = mysql_errno(c->db);
             // Refused, unreachable or timed out: the server may come back. Anything else at
             // connect time (access denied, TLS verification, unknown database) is configuration.
             const bool transient = connection_lost(e) || kind_of(e) == ErrorKind::storage_unavailable;
+            error_number = e;
             return util::fail(transient ? ErrorKind::storage_unavailable : ErrorKind::storage,
                               "mysql: connecting to " + options.host + ":" + std::to_string(options.port) + " as '" +
                                   options.user + "' (ssl-mode " + std::string(to_string(options.ssl_mode)) +

@@ -120,6 +120,94 @@ TEST(MysqlStore, ConcurrentWritersEndInTheStateOfOneSequentialApply) {
     std::cout << "transaction retries (deadlocks / lock waits): " << retries.load() << "\n";
 }
 
+// A Send and, a second later, the Delivery of a one-recipient message.
+std::pair<std::vector<core::SesEvent>, std::vector<core::SesEvent>> send_then_delivery(const std::string& message_id) {
+    testing::EventSpec spec;
+    spec.message_id = message_id;
+    spec.destination = {"a@x.io"};
+    spec.affected = {"a@x.io"};
+    spec.mail_timestamp = 1'700'000'000'000;
+    spec.timestamp = spec.mail_timestamp;
+    spec.type = EventType::send;
+    auto send = test::parse_all({testing::ses_json(spec)});
+    spec.type = EventType::delivery;
+    spec.timestamp += 1000;
+    return {std::move(send), test::parse_all({testing::ses_json(spec)})};
+}
+
+// RDS rotates a managed master password under running processes: once the server refuses the
+// old one, the store reads the secret again (refresh_password) and reconnects with the new one.
+TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
+    const std::string database = test::fresh_database_name();
+    const auto admin_opts = test::mysql_options(database);
+    auto admin_store = MysqlStore::open(admin_opts);  // creates and migrates the database
+    ASSERT_TRUE(admin_store) << admin_store.error().describe();
+    MYSQL* admin = mysql_init(nullptr);
+    ASSERT_NE(mysql_real_connect(admin, admin_opts.host.c_str(), admin_opts.user.c_str(), admin_opts.password.c_str(),
+                                 database.c_str(), admin_opts.port, nullptr, 0),
+              nullptr)
+        << mysql_error(admin);
+    auto q = [&](const std::string& sql) {
+        const int rc = mysql_query(admin, sql.c_str());
+        if (MYSQL_RES* res = mysql_store_result(admin)) mysql_free_result(res);
+        return rc == 0 ? std::string() : std::string(mysql_error(admin));
+    };
+    const std::string user = "rot_" + database;
+    ASSERT_EQ(q("CREATE USER '" + user + "'@'127.0.0.1' IDENTIFIED BY 'pw-1'"), "");
+    ASSERT_EQ(q("GRANT ALL ON `" + database + "`.* TO '" + user + "'@'127.0.0.1'"), "");
+
+    std::string secret = "pw-1";  // what Secrets Manager holds
+    int refreshes = 0;
+    auto opts = admin_opts;
+    opts.user = user;
+    opts.password = "pw-1";
+    opts.pool_size = 1;
+    opts.create_database = false;
+    opts.refresh_password = [&]() -> util::Result<std::string> {
+        ++refreshes;
+        return secret;
+    };
+    auto store = MysqlStore::open(opts);
+    ASSERT_TRUE(store) << store.error().describe();
+    const auto events = send_then_delivery("msg-rotation");
+    const std::vector<core::SesEvent>& delivery = events.second;
+    ASSERT_TRUE((*store)->apply(events.first));
+    EXPECT_EQ(refreshes, 0);
+
+    // The rotation: new password on the server and in the secret; the store's connection is cut.
+    ASSERT_EQ(q("ALTER USER '" + user + "'@'127.0.0.1' IDENTIFIED BY 'pw-2'"), "");
+    secret = "pw-2";
+    {
+        ASSERT_EQ(mysql_query(admin, ("SELECT id FROM information_schema.processlist WHERE user = '" + user + "'").c_str()), 0);
+        MYSQL_RES* res = mysql_store_result(admin);
+        ASSERT_NE(res, nullptr);
+        std::vector<std::string> ids;
+        while (MYSQL_ROW row = mysql_fetch_row(res)) ids.emplace_back(row[0]);
+        mysql_free_result(res);
+        ASSERT_FALSE(ids.empty());
+        for (const auto& id : ids) EXPECT_EQ(q("KILL CONNECTION " + id), "");
+    }
+    util::Result<ApplyResult> applied = util::Unexpected(util::Error{});
+    for (int attempt = 0; attempt < 3 && !applied; ++attempt) {
+        applied = (*store)->apply(delivery);  // the first may find its connection gone (unavailable)
+        if (!applied) {
+            EXPECT_EQ(applied.error().kind, util::ErrorKind::storage_unavailable) << applied.error().describe();
+        }
+    }
+    ASSERT_TRUE(applied) << applied.error().describe();
+    EXPECT_EQ(applied->applied, 1);
+    EXPECT_EQ(refreshes, 1);
+
+    // A secret that was not rotated (the password is simply wrong): the refusal is the error.
+    ASSERT_EQ(q("ALTER USER '" + user + "'@'127.0.0.1' IDENTIFIED BY 'pw-3'"), "");
+    auto stale = opts;
+    stale.password = "pw-2";
+    auto refused = MysqlStore::open(stale);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("Access denied"), std::string::npos) << refused.error().describe();
+    mysql_close(admin);
+}
+
 // A deadlock made on purpose: another transaction holds the message row and then inserts the
 // event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
 // store's -- which must restart by itself and succeed once the other one is gone.
@@ -128,17 +216,9 @@ TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
     const auto opts = test::mysql_options(database);
     auto store = MysqlStore::open(opts);
     ASSERT_TRUE(store) << store.error().describe();
-    testing::EventSpec spec;
-    spec.message_id = "msg-deadlock";
-    spec.destination = {"a@x.io"};
-    spec.affected = {"a@x.io"};
-    spec.mail_timestamp = 1'700'000'000'000;
-    spec.timestamp = spec.mail_timestamp;
-    spec.type = EventType::send;
-    ASSERT_TRUE((*store)->apply(test::parse_all({testing::ses_json(spec)})));
-    spec.type = EventType::delivery;
-    spec.timestamp += 1000;
-    const auto delivery = test::parse_all({testing::ses_json(spec)});
+    const auto events = send_then_delivery("msg-deadlock");
+    const std::vector<core::SesEvent>& delivery = events.second;
+    ASSERT_TRUE((*store)->apply(events.first));
     ASSERT_EQ(delivery.size(), 1u);
 
     MYSQL* raw = mysql_init(nullptr);

@@ -238,7 +238,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--event-tool", required=True)
-    parser.add_argument("--emails", type=int, default=6000)  # about 18,000 events, 19,800 with the duplicates
+    parser.add_argument("--emails", type=int, default=6700)  # about 20,100 events, 22,100 with the duplicates
     parser.add_argument("--restart-emails", type=int, default=1500)
     ARGS, rest = parser.parse_known_args()
     if not ENDPOINT or not MYSQL_URL:

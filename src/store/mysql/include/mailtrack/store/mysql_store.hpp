@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ struct MysqlOptions {
     int max_retries = 10;   // deadlock / lock-wait retries of one transaction
     int archive_zstd_level = 1;
     bool create_database = false;  // CREATE DATABASE IF NOT EXISTS before migrating (tests, first start)
+    // Called when the server refuses the password (error 1045) at connect time: a secret that
+    // was rotated (RDS rotates a managed master password every 7 days by default) is read again
+    // and the connect retried once with what it returns. Unset: the refusal is the error.
+    std::function<util::Result<std::string>()> refresh_password;
 };
 
 // Parses `mysql://user@host:3306/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.pem` (also
