@@ -83,7 +83,24 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     worker::MetricsRegistry metrics;
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) return failure(aws.error().describe());
+    // A store that cannot be reached yet (the database server is down or still starting) is
+    // waited for, as an outage later is, instead of ending the worker; other errors end it.
     auto opened = app::open_store(c);
+    for (std::chrono::milliseconds backoff{500};
+         !opened && opened.error().kind == util::ErrorKind::storage_unavailable;
+         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30))) {
+        util::log::warn("store unavailable at start; waiting for it",
+                        {{"error", opened.error().describe()},
+                         {"retry_in_ms", static_cast<std::int64_t>(backoff.count())}});
+        const auto whole = std::chrono::duration_cast<std::chrono::seconds>(backoff);
+        const timespec wait{static_cast<time_t>(whole.count()),
+                            static_cast<long>(std::chrono::nanoseconds(backoff - whole).count())};
+        if (const int sig = sigtimedwait(&stop_signals, nullptr, &wait); sig == SIGTERM || sig == SIGINT) {
+            util::log::info("worker stopped before the store became available");
+            return k_exit_ok;
+        }
+        opened = app::open_store(c);
+    }
     if (!opened) return failure(opened.error().describe());
     // With redis.url: each commit deletes the cached status of its messages (errors counted in metrics).
     auto store = app::share_through_redis(std::move(*opened), c, aws::process_environment(), (*aws)->clock, &metrics);

@@ -223,6 +223,8 @@ class WorkersOnMariaDB(unittest.TestCase):
         os.kill(pid, signal.SIGKILL)
         while is_running(pid):
             time.sleep(0.05)
+        # A worker started while the server is down waits for it instead of exiting.
+        workers.append(self.start_worker())
         time.sleep(2)  # the workers see the server gone
         for w in workers:
             self.assertIsNone(w.poll(), "a worker exited while the database was down")
@@ -231,6 +233,7 @@ class WorkersOnMariaDB(unittest.TestCase):
         self.wait_drained(workers, 240)
         errs = [self.stop(w) for w in workers]
         self.assertTrue(any("store unavailable" in e for e in errs), errs[0][-2000:])
+        self.assertIn("store unavailable at start; waiting for it", errs[-1])
         self.assertEqual(mysql_state(self.database, self.shape), self.small_reference)
 
 
