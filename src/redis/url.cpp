@@ -41,7 +41,7 @@ util::Result<Endpoint> parse_url(std::string_view url) {
         if (userinfo.find(':') != std::string_view::npos) {
             return util::fail(util::ErrorKind::config,
                               "redis.url: a password in the URL is not accepted (it would show in configs and "
-                              "logs); set MAILTRACK_REDIS_PASSWORD or redis.password_file");
+                              "logs); set MAILTRACK_REDIS_PASSWORD, redis.password_file or redis.auth_secret_arn");
         }
         e.user = std::string(userinfo);
     }
