@@ -8,7 +8,7 @@ util::Result<worker::WorkerOptions> worker_options(const config::Config& c) {
     auto negative = [&](std::string_view key) -> bool { return c.integer(key) < 0; };
     for (const auto key :
          {"worker.batch_max", "worker.linger_ms", "worker.wait_time_s", "worker.visibility_timeout_s",
-          "worker.max_receive_count", "worker.max_in_flight", "worker.store_backoff_initial_ms",
+          "worker.max_receive_count", "worker.max_in_flight", "worker.ack_delay_ms", "worker.store_backoff_initial_ms",
           "worker.store_backoff_max_ms", "worker.queue_backoff_initial_ms", "worker.queue_backoff_max_ms",
           "worker.stop_timeout_s", "worker.stats_interval_s", "ingest.max_document_bytes"}) {
         if (negative(key)) return util::fail(util::ErrorKind::config, std::string(key) + " must not be negative");
@@ -29,6 +29,7 @@ util::Result<worker::WorkerOptions> worker_options(const config::Config& c) {
     o.heartbeat = c.boolean("worker.heartbeat");
     o.max_receive_count = c.integer("worker.max_receive_count");
     o.max_in_flight = static_cast<std::size_t>(c.integer("worker.max_in_flight"));
+    o.ack_delay = milliseconds(c.integer("worker.ack_delay_ms"));
     o.store_backoff_initial = milliseconds(c.integer("worker.store_backoff_initial_ms"));
     o.store_backoff_max = milliseconds(c.integer("worker.store_backoff_max_ms"));
     o.queue_backoff_initial = milliseconds(c.integer("worker.queue_backoff_initial_ms"));

@@ -139,6 +139,8 @@ const std::vector<SettingSpec>& settings() {
          "receives after which an unparsable message goes to worker.dlq_url"},
         {"worker.max_in_flight", SettingType::integer, "2000", false,
          "messages received and not yet deleted; pollers pause beyond it"},
+        {"worker.ack_delay_ms", SettingType::integer, "50", false,
+         "how long committed messages wait for a poller to delete them before an acknowledger does"},
         {"worker.store_backoff_initial_ms", SettingType::integer, "100", false, "first retry delay when the store is unavailable"},
         {"worker.store_backoff_max_ms", SettingType::integer, "30000", false, "longest retry delay when the store is unavailable"},
         {"worker.queue_backoff_initial_ms", SettingType::integer, "200", false, "first retry delay after a failed receive"},

@@ -98,6 +98,7 @@ struct Tracked {
     Stage stage = Stage::parsed;
     int delete_attempts = 0;
     UnixMillis delete_not_before = 0;
+    UnixMillis committed_at = 0;  // when its event committed (an acknowledger waits ack_delay after it)
 };
 
 struct Pending {
@@ -135,6 +136,8 @@ struct Worker::Impl {
     // and when the next one is due without scanning everything in flight.
     std::vector<std::set<std::pair<UnixMillis, std::uint64_t>>> by_visibility;
     std::size_t pollers_running = 0;
+    std::size_t pollers_waiting_room = 0;  // pollers waiting on poll_cv for in-flight room
+    bool committer_idle = false;           // the committer waits for a first pending event
     bool committer_running = false;
     bool stopping = false;
     bool immediate = false;
@@ -185,11 +188,15 @@ struct Worker::Impl {
     void abandon_locked(std::uint64_t seq) {
         untrack_locked(seq);
         update_in_flight_locked();
-        poll_cv.notify_all();
+        room_made_locked();
+    }
+    // Wakes pollers waiting for in-flight room (only they wait on poll_cv, apart from a stop).
+    void room_made_locked() {
+        if (pollers_waiting_room > 0) poll_cv.notify_all();
     }
     void run_committer();
     void run_acknowledger(std::size_t queue_index);
-    bool delete_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index);
+    bool delete_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index, UnixMillis committed_by);
     bool heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index);
     UnixMillis heartbeat_due_locked(std::size_t queue_index) const;
 };
@@ -229,15 +236,24 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
     milliseconds backoff{0};
     UnixMillis retry_at = 0;
     const auto batch = static_cast<std::size_t>(QueueClient::k_max_batch);
+    constexpr UnixMillis any_time = std::numeric_limits<UnixMillis>::max();
+    std::vector<Tracked> received_now;
     for (;;) {
         {
             std::unique_lock lock(mutex);
+            // What is committed is deleted here, before asking for more: one receive and one
+            // delete per ten events, as in a plain consume loop, and no other thread to wake.
+            if (!stopping) delete_some(lock, queue_index, any_time);
             bool counted = false;
-            // Backpressure: never hold more than max_in_flight messages.
+            // Backpressure: never hold more than max_in_flight messages. Meanwhile help delete
+            // what is committed; wait only when everything in flight awaits the committer.
             while (!stopping && tracked.size() + reserved + batch > options.max_in_flight) {
+                if (delete_some(lock, queue_index, any_time)) continue;
                 if (!counted) backpressure_waits->add();
                 counted = true;
+                ++pollers_waiting_room;
                 sleeper.wait(lock, poll_cv, k_idle_wait);
+                --pollers_waiting_room;
             }
             while (!stopping && clock.now_millis() < retry_at) {
                 sleeper.wait(lock, poll_cv, milliseconds(retry_at - clock.now_millis()));
@@ -252,7 +268,7 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             {
                 std::lock_guard lock(mutex);
                 reserved -= batch;
-                poll_cv.notify_all();
+                room_made_locked();
             }
             const QueueError& e = received.error();
             backoff = next_backoff(backoff, options.queue_backoff_initial, options.queue_backoff_max);
@@ -274,6 +290,14 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         std::uint64_t first_seq = 0;
         std::vector<core::SesEvent> slots;
         slots.reserve(messages.size());
+        // Built before taking the lock, which every thread shares.
+        received_now.clear();
+        for (QueueMessage& m : messages) {
+            received_now.push_back(Tracked{queue_index, m.message_id, std::move(m.receipt_handle),
+                                           m.approximate_receive_count,
+                                           now + std::chrono::milliseconds(options.visibility_timeout).count(),
+                                           Stage::parsed, 0, 0, 0});
+        }
         {
             std::lock_guard lock(mutex);
             while (slots.size() < messages.size() && !spare_events.empty()) {
@@ -283,13 +307,7 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             reserved -= batch;
             first_seq = next_seq;
             next_seq += messages.size();
-            for (std::size_t i = 0; i < messages.size(); ++i) {
-                const QueueMessage& m = messages[i];
-                track_locked(
-                    first_seq + i,
-                    Tracked{queue_index, m.message_id, m.receipt_handle, m.approximate_receive_count,
-                            now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0});
-            }
+            for (std::size_t i = 0; i < received_now.size(); ++i) track_locked(first_seq + i, std::move(received_now[i]));
             update_in_flight_locked();
         }
         // Parsing happens here, in parallel across pollers; the committer only applies.
@@ -306,7 +324,9 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         if (!parsed.empty()) {
             std::lock_guard lock(mutex);
             for (auto& p : parsed) pending.push_back(std::move(p));
-            commit_cv.notify_one();
+            // A lingering committer wakes by itself when its linger ends; it needs a nudge only
+            // when idle or when a full batch is waiting.
+            if (committer_idle || pending.size() >= options.batch_max) commit_cv.notify_one();
         }
     }
     std::lock_guard lock(mutex);
@@ -369,7 +389,9 @@ void Worker::Impl::run_committer() {
             if (must_quit_locked()) break;
             if (!pending.empty()) break;
             if (stopping && pollers_running == 0) break;
+            committer_idle = true;
             sleeper.wait(lock, commit_cv, k_idle_wait);
+            committer_idle = false;
         }
         if (must_quit_locked() || pending.empty()) break;
         if (options.linger.count() > 0 && pending.size() < options.batch_max && !stopping && isolate == 0) {
@@ -396,13 +418,16 @@ void Worker::Impl::run_committer() {
         if (result) {
             if (isolate > 0) --isolate;
             backoff = milliseconds{0};
+            const UnixMillis committed_at = clock.now_millis();
             for (const auto& p : batch) {
                 auto it = tracked.find(p.seq);
                 assert(it != tracked.end());  // parsed entries leave `tracked` only through the committer
                 it->second.stage = Stage::committed;
+                it->second.committed_at = committed_at;
                 to_delete[it->second.queue].push_back(p.seq);
             }
             ack_cv.notify_all();
+            room_made_locked();
             lock.unlock();
             store_log.recovered("store available again");
             apply_seconds->observe(seconds);
@@ -465,15 +490,17 @@ UnixMillis Worker::Impl::heartbeat_due_locked(std::size_t queue_index) const {
     return index.empty() ? std::numeric_limits<UnixMillis>::max() : index.begin()->first - half;
 }
 
-// Deletes up to 10 committed messages of the queue. Returns whether it did anything.
-bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index) {
+// Deletes up to 10 messages of the queue committed by `committed_by`. Returns whether it did
+// anything.
+bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index, UnixMillis committed_by) {
     auto& queue_of = to_delete[queue_index];
+    if (queue_of.empty()) return false;
     const UnixMillis now = clock.now_millis();
     std::vector<std::uint64_t> seqs;
     std::vector<DeleteEntry> entries;
     for (auto it = queue_of.begin(); it != queue_of.end() && entries.size() < QueueClient::k_max_batch;) {
         const Tracked& t = tracked.at(*it);
-        if (t.delete_not_before > now) {
+        if (t.delete_not_before > now || t.committed_at > committed_by) {
             ++it;
             continue;
         }
@@ -540,7 +567,7 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
     }
     deleted->add(ok);
     update_in_flight_locked();
-    poll_cv.notify_all();
+    room_made_locked();
     if (ok > 0) {
         lock.unlock();
         delete_log.recovered("delete works again");
@@ -593,10 +620,19 @@ void Worker::Impl::run_acknowledger(std::size_t queue_index) {
         if (must_quit_locked()) break;
         if (stopping && !committer_running && to_delete[queue_index].empty()) break;
         if (heartbeat_due_locked(queue_index) <= clock.now_millis() && heartbeat_some(lock, queue_index)) continue;
-        if (delete_some(lock, queue_index)) continue;
+        // Pollers delete what is committed before their next receive; what they leave for
+        // ack_delay is deleted here (everything once stopping, when pollers have gone).
+        const bool all = stopping || options.ack_delay.count() == 0;
+        const UnixMillis committed_by =
+            all ? std::numeric_limits<UnixMillis>::max() : clock.now_millis() - options.ack_delay.count();
+        if (delete_some(lock, queue_index, committed_by)) continue;
         // Nothing to do now: wait for deletions, the next heartbeat or a delete retry.
         UnixMillis next = heartbeat_due_locked(queue_index);
-        for (const auto seq : to_delete[queue_index]) next = std::min(next, tracked.at(seq).delete_not_before);
+        for (const auto seq : to_delete[queue_index]) {
+            const Tracked& t = tracked.at(seq);
+            next = std::min(next, all ? t.delete_not_before
+                                      : std::max(t.delete_not_before, t.committed_at + options.ack_delay.count()));
+        }
         const UnixMillis now = clock.now_millis();
         const milliseconds wait = next <= now ? milliseconds{1} : std::min(k_idle_wait, milliseconds(next - now));
         sleeper.wait(lock, ack_cv, wait);

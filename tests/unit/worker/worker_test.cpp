@@ -30,8 +30,9 @@ const std::string k_dlq = "https://sqs.eu-west-1.amazonaws.com/123456789012/ses-
 
 // Waits (in real time, briefly per step) until `done` holds; false after ~20 s.
 template <typename F>
-bool eventually(F done) {
-    for (int i = 0; i < 20'000; ++i) {
+bool eventually(F done, std::chrono::milliseconds within = std::chrono::seconds(20)) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
         if (done()) return true;
         std::this_thread::sleep_for(1ms);
     }
@@ -410,6 +411,52 @@ TEST(Worker, GracefulStopCommitsAndDeletesInFlightWork) {
     EXPECT_EQ(h.metric(metric::k_deleted), received);
     EXPECT_EQ(h.metric(metric::k_events), received);
     EXPECT_EQ(h.queue.size(k_queue), docs.size() - static_cast<std::size_t>(received));
+}
+
+TEST(Worker, PollersDeleteCommittedMessagesBeforeTheirNextReceive) {
+    Harness h;
+    // The clock stands still, so an acknowledger never gets to delete before the stop: every
+    // deletion below is a poller's.
+    h.options.ack_delay = 1h;
+    const auto docs = testing::realistic_stream(120, 11, true);
+    h.publish_all(docs, k_queue);
+    auto w = h.make_worker();
+    ASSERT_TRUE(w->start());
+    ASSERT_TRUE(eventually([&] { return h.queue.size(k_queue) == 0 && w->in_flight() == 0; }));
+    EXPECT_EQ(h.metric(metric::k_deleted), static_cast<std::int64_t>(docs.size()));
+    // One delete per receive at most (each poller deletes up to ten before each receive).
+    EXPECT_LE(h.queue.calls("delete_batch"), h.queue.calls("receive"));
+    stop_gracefully(*w);
+}
+
+TEST(Worker, AnAcknowledgerDeletesWhatPollersLeaveOnceTheAckDelayHasPassed) {
+    Harness h;
+    // Long polls that really wait (up to 10 s): once the queue is empty the pollers sit in
+    // them, as on a quiet queue, and cannot delete.
+    MemoryQueue queue{h.clock, 7, 10s};
+    queue.create_queue(k_queue);
+    h.options.concurrency = 2;
+    h.options.wait_time = 20s;
+    h.options.ack_delay = 5s;
+    const auto docs = testing::realistic_stream(15, 12, true);
+    for (const auto& d : docs) queue.publish(k_queue, d);
+    h.store.close_gate();
+    Worker w(h.options, queue, h.store, h.clock, h.sleeper, h.metrics);
+    GateGuard guard{h.store};
+    ASSERT_TRUE(w.start());
+    // Everything received and held at the store's gate; the pollers are in long polls.
+    ASSERT_TRUE(eventually([&] { return h.store.blocked.load() == 1 && w.in_flight() == docs.size(); }));
+    std::this_thread::sleep_for(50ms);
+    h.store.open_gate();
+    ASSERT_TRUE(eventually([&] { return h.metric(metric::k_events) == static_cast<std::int64_t>(docs.size()); }));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(h.metric(metric::k_deleted), 0);  // committed, but the delay has not passed
+    h.clock.advance(5s);
+    // Well before the long polls end (10 s of real time).
+    ASSERT_TRUE(eventually([&] { return queue.size(k_queue) == 0; }, 3s));
+    EXPECT_EQ(h.metric(metric::k_deleted), static_cast<std::int64_t>(docs.size()));
+    w.request_stop(StopMode::graceful);
+    w.wait();
 }
 
 TEST(Worker, PollersStopAtTheInFlightBoundWhenTheStoreFallsBehind) {

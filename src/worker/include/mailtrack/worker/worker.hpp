@@ -28,6 +28,10 @@ struct WorkerOptions {
     // A message that does not parse goes to dlq_url once its ApproximateReceiveCount reaches this.
     std::int64_t max_receive_count = 5;
     std::size_t max_in_flight = 2000;  // messages received and not yet deleted; pollers wait beyond it
+    // Pollers delete committed messages themselves, before each receive; an acknowledger deletes
+    // what a poller has not taken within this delay (and does the heartbeats and retries).
+    // 0: acknowledgers delete as soon as a batch commits.
+    std::chrono::milliseconds ack_delay{0};
     std::chrono::milliseconds store_backoff_initial{100};
     std::chrono::milliseconds store_backoff_max{30'000};
     std::chrono::milliseconds queue_backoff_initial{200};
@@ -49,8 +53,11 @@ enum class StopMode {
 //
 // Pollers long-poll each queue and parse the messages (the same ses::EventParser the Ingestor
 // uses); one committer groups the parsed events of many polls into one Store::apply
-// transaction; acknowledgers (one per four polls of a queue) delete messages once their events
-// are committed and keep the visibility of messages still in flight from expiring. A message is deleted
+// transaction. Before each receive a poller deletes up to ten messages whose events are
+// committed, so a busy queue costs one receive and one delete per ten events with no hand-off
+// between threads; acknowledgers (one per four polls of a queue) delete what pollers leave
+// for longer than ack_delay (a quiet queue's pollers sit in long polls), retry failed deletes,
+// and keep the visibility of messages still in flight from expiring. A message is deleted
 // only after its event is committed, so a crash at any point loses nothing: uncommitted
 // messages reappear after their visibility timeout and committed-but-undeleted ones are
 // duplicates the store recognises.
