@@ -274,7 +274,10 @@ class Peers:
     def start(self):
         if "fauxqs" in self.wanted:
             port = self._port("fauxqs")
-            self._start("fauxqs", ["node", node_bin("fauxqs")],
+            # Through our launcher: fauxqs's own command line listens on 0.0.0.0 and logs
+            # every request.
+            node_bin("fauxqs")  # says so if it is not installed
+            self._start("fauxqs", ["node", os.path.join(PEERS_DIR, "fauxqs-loopback.mjs")],
                         {"FAUXQS_PORT": str(port), "FAUXQS_LOGGER": "false", "FAUXQS_HOST": "localhost"},
                         "http://127.0.0.1:%d/health" % port)
             self.urls["fauxqs"] = self.env["MAILTRACK_TEST_FAUXQS_URL"] = "http://127.0.0.1:%d" % port
