@@ -1,8 +1,6 @@
 #include "mailtrack/aws/sigv4.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -28,16 +26,88 @@ std::string to_hex(const unsigned char* data, std::size_t n) {
 
 using Digest = std::array<unsigned char, 32>;
 
+// SHA-256 on a per-thread digest context and an algorithm fetched once. OpenSSL 3's one-shot
+// SHA256() and HMAC() look the algorithm up and allocate a context on every call, and a signed
+// request takes several of them.
+class Sha256 {
+public:
+    Sha256() : m_md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), m_ctx(EVP_MD_CTX_new()) {}
+    ~Sha256() {
+        EVP_MD_CTX_free(m_ctx);
+        EVP_MD_free(m_md);
+    }
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+
+    // The digest of the concatenation of `parts`.
+    Digest of(std::initializer_list<std::string_view> parts) {
+        Digest out{};
+        unsigned int len = 0;
+        bool ok = m_md != nullptr && m_ctx != nullptr && EVP_DigestInit_ex(m_ctx, m_md, nullptr) == 1;
+        for (const auto part : parts) ok = ok && EVP_DigestUpdate(m_ctx, part.data(), part.size()) == 1;
+        ok = ok && EVP_DigestFinal_ex(m_ctx, out.data(), &len) == 1;
+        // Only an out-of-memory failure gets here; a wrong signature is refused by AWS, never sent silently.
+        if (!ok) out.fill(0);
+        return out;
+    }
+
+    static Sha256& for_this_thread() {
+        thread_local Sha256 sha;
+        return sha;
+    }
+
+private:
+    EVP_MD* m_md;
+    EVP_MD_CTX* m_ctx;
+};
+
+std::string_view as_view(const unsigned char* data, std::size_t n) { return {reinterpret_cast<const char*>(data), n}; }
+
+// HMAC-SHA256 as RFC 2104 defines it: H((K ^ opad) || H((K ^ ipad) || data)), K padded to the
+// 64-byte block (hashed first when longer).
 Digest hmac(std::string_view key, std::string_view data) {
-    Digest out{};
-    unsigned int len = 0;
-    // HMAC() with a SHA-256 digest writes exactly 32 bytes into `out`.
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), out.data(), &len);
-    return out;
+    constexpr std::size_t block = 64;
+    Sha256& sha = Sha256::for_this_thread();
+    std::array<unsigned char, block> k{};
+    if (key.size() > block) {
+        const Digest hashed = sha.of({key});
+        std::copy(hashed.begin(), hashed.end(), k.begin());
+    } else {
+        std::copy(key.begin(), key.end(), k.begin());
+    }
+    std::array<unsigned char, block> ipad{};
+    std::array<unsigned char, block> opad{};
+    for (std::size_t i = 0; i < block; ++i) {
+        ipad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+        opad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+    }
+    const Digest inner = sha.of({as_view(ipad.data(), block), data});
+    return sha.of({as_view(opad.data(), block), as_view(inner.data(), inner.size())});
 }
 
-std::string_view as_view(const Digest& d) { return {reinterpret_cast<const char*>(d.data()), d.size()}; }
+std::string_view as_view(const Digest& d) { return as_view(d.data(), d.size()); }
+
+// The signing key depends only on the secret, the day, the region and the service: derived
+// once per thread and day instead of with four HMACs per request.
+Digest signing_key(const Credentials& credentials, std::string_view date, const SigningScope& scope) {
+    struct Cached {
+        std::string secret, date, region, service;
+        Digest key{};
+    };
+    thread_local Cached cached;
+    if (cached.date != date || cached.region != scope.region || cached.service != scope.service ||
+        cached.secret != credentials.secret_access_key) {
+        const Digest k_date = hmac("AWS4" + credentials.secret_access_key, date);
+        const Digest k_region = hmac(as_view(k_date), scope.region);
+        const Digest k_service = hmac(as_view(k_region), scope.service);
+        cached.key = hmac(as_view(k_service), "aws4_request");
+        cached.secret = credentials.secret_access_key;
+        cached.date = std::string(date);
+        cached.region = scope.region;
+        cached.service = scope.service;
+    }
+    return cached.key;
+}
 
 bool is_unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -146,8 +216,7 @@ std::string percent_decode(std::string_view text) {
 }
 
 std::string sha256_hex(std::string_view data) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> d{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d.data());
+    const Digest d = Sha256::for_this_thread().of({data});
     return to_hex(d.data(), d.size());
 }
 
@@ -225,10 +294,7 @@ Signature compute_signature(const SignableRequest& request, const Credentials& c
         std::string(date) + "/" + scope.region + "/" + scope.service + "/aws4_request";
     s.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(date_time) + "\n" + credential_scope + "\n" + sha256_hex(cr);
 
-    const Digest k_date = hmac("AWS4" + credentials.secret_access_key, date);
-    const Digest k_region = hmac(as_view(k_date), scope.region);
-    const Digest k_service = hmac(as_view(k_region), scope.service);
-    const Digest k_signing = hmac(as_view(k_service), "aws4_request");
+    const Digest k_signing = signing_key(credentials, date, scope);
     const Digest sig = hmac(as_view(k_signing), s.string_to_sign);
 
     s.authorization = "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + "/" + credential_scope +

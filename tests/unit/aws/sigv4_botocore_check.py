@@ -30,6 +30,9 @@ HVALS = ["value", "  leading", "trailing   ", "runs    of   spaces", "tab\there"
          "application/x-amz-json-1.0", "AmazonSQS.ReceiveMessage", "", "   "]
 
 
+PREVIOUS = []
+
+
 def gen(rng, i):
     service, host_t = SERVICES[i % 3]
     region = rng.choice(REGIONS)
@@ -65,11 +68,26 @@ def gen(rng, i):
         body = "L" * (1 << 20)  # 1 MiB, the SQS limit
     token = "" if rng.random() < 0.5 else "FwoGZXIvYXdzE" + "".join(rng.choice("abcdefXYZ0129+/=") for _ in range(80))
     now_s = rng.randint(1_400_000_000, 2_000_000_000)
-    return {"method": method, "path": path, "query": query, "headers": headers, "body": body,
-            "access_key": "AKID" + "".join(rng.choice("ABCDEFGHIJKLMNOP0123456789") for _ in range(16)),
-            "secret_key": "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEF0123456789+/") for _ in range(40)),
-            "token": token, "region": region, "service": service, "now_ms": now_s * 1000 + rng.randint(0, 999),
-            "scheme": "https" if rng.random() < 0.8 else "http"}
+    # Some secrets are longer than HMAC's 64-byte block once "AWS4" is prepended.
+    secret = "".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEF0123456789+/") for _ in range(rng.choice([40, 40, 40, 90])))
+    if PREVIOUS and rng.random() < 0.4:
+        # The signer caches the signing key per secret, day, region and service: the same
+        # secret and region on the same UTC day, and sometimes another service or day.
+        prev = PREVIOUS[-1]
+        secret, region = prev["secret_key"], prev["region"]
+        if rng.random() < 0.8:
+            service = prev["service"]
+        day = prev["now_ms"] // 1000 // 86400 + (1 if rng.random() < 0.15 else 0)
+        now_s = day * 86400 + rng.randint(0, 86399)
+        if host.endswith(".amazonaws.com"):
+            host = dict(SERVICES)[service].format(r=region)
+            headers[0] = ("Host", host)
+    r = {"method": method, "path": path, "query": query, "headers": headers, "body": body,
+         "access_key": "AKID" + "".join(rng.choice("ABCDEFGHIJKLMNOP0123456789") for _ in range(16)),
+         "secret_key": secret, "token": token, "region": region, "service": service,
+         "now_ms": now_s * 1000 + rng.randint(0, 999), "scheme": "https" if rng.random() < 0.8 else "http"}
+    PREVIOUS.append(r)
+    return r
 
 
 def botocore_sign(r):
