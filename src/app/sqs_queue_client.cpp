@@ -43,7 +43,7 @@ worker::QueueResult<std::vector<worker::QueueMessage>> SqsQueueClient::receive(s
                                                                                std::chrono::seconds wait,
                                                                                std::chrono::seconds visibility_timeout) {
     std::vector<worker::QueueMessage> out;
-    if (m_interrupted.load()) return out;
+    if (m_interrupted.is_set()) return out;
     aws::ReceiveMessageRequest req;
     req.queue_url = std::string(queue_url);
     req.max_messages = max_messages;
@@ -102,6 +102,6 @@ worker::QueueResult<std::string> SqsQueueClient::send(std::string_view queue_url
     return std::move(r->message_id);
 }
 
-void SqsQueueClient::interrupt_receives() noexcept { m_interrupted.store(true); }
+void SqsQueueClient::interrupt_receives() noexcept { m_interrupted.set(); }
 
 }  // namespace mailtrack::app

@@ -40,12 +40,23 @@ ErrorKind kind_of(CURLcode code) {
     }
 }
 
-// libcurl calls this at least once a second while a transfer is idle, so a cancel flag set
-// during a long poll ends it within about a second.
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-    const auto* cancel = static_cast<const std::atomic<bool>*>(user);
-    return cancel->load(std::memory_order_relaxed) ? 1 : 0;
-}
+void wake_multi(void* multi) noexcept { curl_multi_wakeup(static_cast<CURLM*>(multi)); }
+
+// Registers a request's multi handle with its cancel flag for as long as the request waits.
+class CancelRegistration {
+public:
+    CancelRegistration(CancelFlag* flag, CURLM* multi)
+        : m_flag(flag), m_id(flag != nullptr ? flag->on_set(wake_multi, multi) : 0) {}
+    ~CancelRegistration() {
+        if (m_flag != nullptr) m_flag->forget(m_id);
+    }
+    CancelRegistration(const CancelRegistration&) = delete;
+    CancelRegistration& operator=(const CancelRegistration&) = delete;
+
+private:
+    CancelFlag* m_flag;
+    std::uint64_t m_id;
+};
 
 struct SlistDeleter {
     void operator()(curl_slist* l) const { curl_slist_free_all(l); }
@@ -53,30 +64,88 @@ struct SlistDeleter {
 
 }  // namespace
 
-// Idle easy handles; each keeps its own connection cache, so reuse gives keep-alive.
+// One request at a time: an easy handle driven by its own multi handle, which keeps the
+// connection cache (so reuse gives keep-alive) and can be woken from another thread
+// (curl_multi_wakeup) when the request is cancelled.
+struct Connection {
+    CURL* easy = nullptr;
+    CURLM* multi = nullptr;
+};
+
+// Idle connections.
 struct CurlTransport::Pool {
     std::mutex mutex;
-    std::vector<CURL*> idle;
+    std::vector<Connection> idle;
 
-    CURL* take() {
+    Connection take() {
         {
             std::lock_guard lock(mutex);
             if (!idle.empty()) {
-                CURL* h = idle.back();
+                Connection c = idle.back();
                 idle.pop_back();
-                return h;
+                return c;
             }
         }
-        return curl_easy_init();
+        Connection c{curl_easy_init(), curl_multi_init()};
+        if (c.easy == nullptr || c.multi == nullptr) {
+            close(c);
+            return {};
+        }
+        return c;
     }
-    void give_back(CURL* h) {
+    void give_back(Connection c) {
         std::lock_guard lock(mutex);
-        idle.push_back(h);
+        idle.push_back(c);
+    }
+    static void close(Connection c) {
+        if (c.easy != nullptr) curl_easy_cleanup(c.easy);
+        if (c.multi != nullptr) curl_multi_cleanup(c.multi);
     }
     ~Pool() {
-        for (CURL* h : idle) curl_easy_cleanup(h);
+        for (const Connection& c : idle) close(c);
     }
 };
+
+namespace {
+
+// Runs the transfer set up on `c.easy` to its end, or until `cancel` is set (then
+// CURLE_ABORTED_BY_CALLBACK). The easy handle is detached from the multi handle afterwards.
+CURLcode perform(Connection c, CancelFlag* cancel) {
+    if (curl_multi_add_handle(c.multi, c.easy) != CURLM_OK) return CURLE_FAILED_INIT;
+    CURLcode rc = CURLE_OK;
+    {
+        const CancelRegistration registration(cancel, c.multi);
+        for (;;) {
+            if (cancel != nullptr && cancel->is_set()) {
+                rc = CURLE_ABORTED_BY_CALLBACK;
+                break;
+            }
+            int running = 0;
+            if (curl_multi_perform(c.multi, &running) != CURLM_OK) {
+                rc = CURLE_FAILED_INIT;
+                break;
+            }
+            if (running == 0) {
+                int left = 0;
+                rc = CURLE_GOT_NOTHING;
+                while (CURLMsg* m = curl_multi_info_read(c.multi, &left)) {
+                    if (m->msg == CURLMSG_DONE) rc = m->data.result;
+                }
+                break;
+            }
+            // Waits for the socket, curl's own timers or a wakeup from CancelFlag::set().
+            if (curl_multi_poll(c.multi, nullptr, 0, 1000, nullptr) != CURLM_OK) {
+                rc = CURLE_FAILED_INIT;
+                break;
+            }
+        }
+    }
+    // Mid-transfer (cancelled) this also closes the connection, which cannot be reused.
+    curl_multi_remove_handle(c.multi, c.easy);
+    return rc;
+}
+
+}  // namespace
 
 CurlTransport::CurlTransport(TransportOptions options) : m_options(options), m_pool(std::make_unique<Pool>()) {
     std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -85,8 +154,9 @@ CurlTransport::CurlTransport(TransportOptions options) : m_options(options), m_p
 CurlTransport::~CurlTransport() = default;
 
 Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
-    CURL* h = m_pool->take();
-    if (h == nullptr) return fail(ErrorKind::connection, "curl_easy_init failed");
+    const Connection c = m_pool->take();
+    if (c.easy == nullptr) return fail(ErrorKind::connection, "curl_easy_init failed");
+    CURL* h = c.easy;
     curl_easy_reset(h);  // keeps the connection cache
 
     HttpResponse response;
@@ -121,11 +191,6 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
-    if (request.cancel != nullptr) {
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel));
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    }
     if (request.method == "GET" && request.body.empty()) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (request.method == "HEAD") {
@@ -136,13 +201,13 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request) {
         if (request.method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
 
-    const CURLcode rc = curl_easy_perform(h);
+    const CURLcode rc = perform(c, request.cancel);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     long request_bytes = 0;  // bytes of request headers sent; 0 = nothing left this host
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_bytes);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-    m_pool->give_back(h);
+    m_pool->give_back(c);
     if (rc != CURLE_OK) {
         std::string what = errbuf[0] != '\0' ? std::string(errbuf.data()) : std::string(curl_easy_strerror(rc));
         // The URL carries no secrets (SigV4 travels in headers), and it says which endpoint failed.

@@ -149,7 +149,7 @@ std::optional<std::int64_t> SqsMessage::sent_timestamp() const { return to_int(a
 SqsClient::SqsClient(ClientContext context, ServiceEndpoint endpoint) : m_client(context, std::move(endpoint)) {}
 
 Result<std::string> SqsClient::call(std::string_view operation, const std::string& body,
-                                    std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+                                    std::chrono::milliseconds timeout, CancelFlag* cancel) {
     Call c;
     c.headers = {{"Content-Type", "application/x-amz-json-1.0"},
                  {"X-Amz-Target", "AmazonSQS." + std::string(operation)},

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "fakes.hpp"
 #include "loopback_http_server.hpp"
@@ -128,6 +129,52 @@ TEST(Faults, HungServerTimesOutAndTimeoutsAreRetried) {
     EXPECT_EQ(server.requests().size(), 2u);
     EXPECT_LT(took, std::chrono::seconds(3));
     EXPECT_EQ(h.quota.available(), 490);  // a timeout retry costs 10
+}
+
+TEST(Faults, ACancelledRequestEndsAsSoonAsItsFlagIsSet) {
+    // A long poll the server holds for 5 s, cancelled while it waits, three times.
+    LoopbackHttpServer server([&](const TestRequest& req) {
+        TestResponse r = ok();
+        if (req.body.find("hold") != std::string::npos) r.delay = milliseconds(5000);
+        return r;
+    });
+    Harness h({}, {milliseconds(1000), milliseconds(10'000), true});
+    auto c = h.client(server.url());
+    CancelFlag flag;
+    auto fastest = std::chrono::nanoseconds::max();
+    for (int i = 0; i < 3; ++i) {
+        Call held = call();
+        held.body = R"({"QueueName":"hold"})";
+        held.cancel = &flag;
+        std::atomic<std::int64_t> set_at{0};
+        std::thread canceller([&] {
+            std::this_thread::sleep_for(milliseconds(150));
+            set_at = std::chrono::steady_clock::now().time_since_epoch().count();
+            flag.set();
+        });
+        auto r = c.send(held);
+        const auto ended = std::chrono::steady_clock::now().time_since_epoch().count();
+        canceller.join();
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().kind, ErrorKind::cancelled);
+        fastest = std::min(fastest, std::chrono::nanoseconds(ended - set_at.load()));
+        flag.clear();
+    }
+    // Woken at once. Without the wakeup libcurl's own timers end the wait in ~50 ms, and its
+    // progress callback (the former way) within a second; the best of three allows for a
+    // busy machine.
+    EXPECT_LT(fastest, milliseconds(25));
+    // Already set: nothing is waited for. Cleared: the same transport works again.
+    flag.set();
+    Call held = call();
+    held.cancel = &flag;
+    auto r = c.send(held);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::cancelled);
+    flag.clear();
+    auto again = c.send(held);
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(again->status, 200);
 }
 
 TEST(Faults, ConnectionRefusedIsAConnectionError) {

@@ -16,7 +16,7 @@ namespace mailtrack::app {
 // A batch entry that failed with SenderFault is not retryable (a stale receipt handle, an
 // invalid entry); one failed on the service's side is.
 //
-// interrupt_receives() aborts long polls in progress within about a second; they, and every
+// interrupt_receives() aborts long polls in progress at once; they, and every
 // receive after them, return an empty vector at once until resume_receives(). The worker calls it
 // only when it stops, and it is sticky so that a poll starting just after it cannot wait the full
 // 20 s; call resume_receives() before running another worker on the same client. Messages a
@@ -37,11 +37,11 @@ public:
                                           const std::vector<worker::MessageAttribute>& attributes) override;
     void interrupt_receives() noexcept override;
     // Ends the effect of interrupt_receives(); call only when no worker is using this client.
-    void resume_receives() noexcept { m_interrupted.store(false); }
+    void resume_receives() noexcept { m_interrupted.clear(); }
 
 private:
     aws::SqsClient& m_sqs;
-    std::atomic<bool> m_interrupted{false};
+    aws::CancelFlag m_interrupted;
 };
 
 // The QueueError for an aws::Error (see SqsQueueClient).

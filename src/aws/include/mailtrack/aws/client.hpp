@@ -54,7 +54,7 @@ struct Call {
     // outcome is unknown (aws::outcome_unknown: timeout, dropped connection, 5xx) they are not
     // retried; throttling and errors before the request was sent still are.
     bool idempotent = true;
-    const std::atomic<bool>* cancel = nullptr;  // see HttpRequest::cancel; cancelled calls are not retried
+    CancelFlag* cancel = nullptr;  // see HttpRequest::cancel; cancelled calls are not retried
 };
 
 // Signs and sends calls to one service endpoint with the standard retry policy: retries

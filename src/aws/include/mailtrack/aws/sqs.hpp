@@ -41,9 +41,9 @@ struct ReceiveMessageRequest {
     std::optional<int> visibility_timeout;  // default: the queue's
     std::vector<std::string> system_attribute_names{"ApproximateReceiveCount", "SentTimestamp"};
     std::vector<std::string> message_attribute_names{"All"};
-    // Ends the long poll early (ErrorKind::cancelled) when it becomes true; see HttpRequest::cancel.
+    // Ends the long poll at once (ErrorKind::cancelled) when it is set; see HttpRequest::cancel.
     // Messages the service had already handed out stay hidden until their visibility timeout.
-    const std::atomic<bool>* cancel = nullptr;
+    CancelFlag* cancel = nullptr;
 };
 
 struct BatchFailure {
@@ -129,7 +129,7 @@ public:
 
 private:
     Result<std::string> call(std::string_view operation, const std::string& body, std::chrono::milliseconds timeout = {},
-                             const std::atomic<bool>* cancel = nullptr);
+                             CancelFlag* cancel = nullptr);
     AwsClient m_client;
 };
 
