@@ -7,8 +7,9 @@
 
 1. loads N SNS-wrapped SES events (tests/support/event_factory realistic_stream) into a queue with
    SendMessageBatch, as SNS delivers them;
-2. the queue's ceiling: bench/sqs_ceiling, 16 loops of receive(10)+delete_batch, no processing;
-3. loads them again and runs `mailtrack worker --stop-after N` (16 polls) from process start to its
+2. the queue's ceiling: bench/sqs_ceiling, 16 loops of receive(10)+delete_batch, no processing,
+   timed until the delete that completes N;
+3. loads them again (into a fresh queue) and runs `mailtrack worker --stop-after N` (16 polls) from process start to its
    exit once every event is committed and deleted: drain rate, the worker's CPU per event and peak
    RSS (wait4), SQS calls per 1,000 events (its last --stats-interval line), and the emulator's
    CPU per event in both phases;
@@ -40,11 +41,13 @@ def client():
 
 def load(queue, docs):
     batches = [docs[i:i + 10] for i in range(0, len(docs), 10)]
-    local = {}
+    local = threading.local()
 
     def send(batch):
-        c = local.setdefault(os.getpid(), client())
-        c.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(batch)])
+        if not hasattr(local, "client"):
+            local.client = client()
+        local.client.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": b}
+                                                                 for i, b in enumerate(batch)])
     start = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(send, batches))
@@ -102,7 +105,8 @@ def run_worker(a, queue, db, stop_after, metrics_file):
     return subprocess.Popen([a.binary, "worker", "--db", db, "--stats-interval", "1", "--stop-after", str(stop_after),
                              "--metrics-file", metrics_file,
                              "--set", "worker.queue_urls=" + queue, "--set", "worker.concurrency=%d" % a.concurrency,
-                             "--set", "log.level=warn"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                             "--set", "log.level=warn"] + [x for kv in a.set for x in ("--set", kv)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 def finish(proc):
@@ -147,6 +151,7 @@ def main():
     ap.add_argument("--events", type=int, default=50000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=1, help="ceiling + drain pairs; medians are reported")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a worker setting (repeatable)")
     ap.add_argument("--latency-events", type=int, default=3000, help="events published one by one through SNS")
     ap.add_argument("--latency-rate", type=float, default=200.0, help="SNS publishes per second in the latency phase")
     a = ap.parse_args()
@@ -155,17 +160,21 @@ def main():
                                      check=True).stdout)[:a.events]
     out = {"events": len(docs)}
     tmp = tempfile.mkdtemp(prefix="mailtrack-bench-")
-    setup = json.loads(subprocess.run([a.binary, "setup", "--json", "--queue-name", "bench", "--dlq-name", "bench-dlq",
-                                       "--topic-name", "bench"], capture_output=True, text=True, check=True).stdout)
-    queue = setup["queue_url"]
+
+    def setup(name):
+        return json.loads(subprocess.run([a.binary, "setup", "--json", "--queue-name", name, "--dlq-name", name + "-dlq",
+                                          "--topic-name", name], capture_output=True, text=True, check=True).stdout)
     emulator = fauxqs_pid()
 
     # 1 and 2, alternated `--rounds` times so that a change in the machine's load hits both:
     # the emulator's ceiling (receive + delete, nothing else), then the worker's drain from
-    # process start until it has deleted every event and exited.
+    # process start until it has deleted every event and exited. Each phase has a queue of its
+    # own: the emulator keeps serving a long poll whose client has gone (until its 20 s wait
+    # ends), and such a poll would take ten messages of the next load out of sight.
     rounds = []
     for r in range(a.rounds):
         one = {}
+        queue = setup("bench-%d-ceiling" % r)["queue_url"]
         one["load_seconds"] = load(queue, docs)
         cpu0 = cpu_seconds(emulator)
         ceiling = json.loads(subprocess.run([a.ceiling, ENDPOINT, queue, str(a.concurrency), str(len(docs))],
@@ -176,6 +185,7 @@ def main():
             one["ceiling_" + k] = ceiling.get(k)
         one["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
 
+        queue = setup("bench-%d-worker" % r)["queue_url"]
         load(queue, docs)
         cpu0 = cpu_seconds(emulator)
         start = time.monotonic()
@@ -205,6 +215,8 @@ def main():
     #    each stamped with its publish time; the worker's event-age histogram is then exactly
     #    commit time minus publish time.
     sns = boto3.client("sns", endpoint_url=ENDPOINT, region_name="us-east-1")
+    latency = setup("bench-latency")
+    queue = latency["queue_url"]
     sends = [d for d in docs if '\\"eventType\\":\\"Send\\"' in d][:a.latency_events]
     metrics_file = os.path.join(tmp, "latency.prom")
     w = run_worker(a, queue, os.path.join(tmp, "latency.db"), len(sends), metrics_file)
@@ -215,7 +227,7 @@ def main():
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        sns.publish(TopicArn=setup["topic_arn"], Message=restamped(d, int(time.time() * 1000)))
+        sns.publish(TopicArn=latency["topic_arn"], Message=restamped(d, int(time.time() * 1000)))
     out["latency_publish_rate"] = len(sends) / (time.monotonic() - t0)
     finish(w)
     count, (p50, p99) = histogram_quantiles(metrics_file, "mailtrack_worker_event_age_seconds", [0.5, 0.99])

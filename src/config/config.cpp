@@ -137,7 +137,7 @@ const std::vector<SettingSpec>& settings() {
          "extend the visibility of messages still in flight at half their timeout"},
         {"worker.max_receive_count", SettingType::integer, "5", false,
          "receives after which an unparsable message goes to worker.dlq_url"},
-        {"worker.max_in_flight", SettingType::integer, "2000", false,
+        {"worker.max_in_flight", SettingType::integer, "1000", false,
          "messages received and not yet deleted; pollers pause beyond it"},
         {"worker.ack_delay_ms", SettingType::integer, "50", false,
          "how long committed messages wait for a poller to delete them before an acknowledger does"},

@@ -27,7 +27,7 @@ struct WorkerOptions {
     bool heartbeat = true;  // extend the visibility of messages still in flight at half their timeout
     // A message that does not parse goes to dlq_url once its ApproximateReceiveCount reaches this.
     std::int64_t max_receive_count = 5;
-    std::size_t max_in_flight = 2000;  // messages received and not yet deleted; pollers wait beyond it
+    std::size_t max_in_flight = 1000;  // messages received and not yet deleted; pollers wait beyond it
     // Pollers delete committed messages themselves, before each receive; an acknowledger deletes
     // what a poller has not taken within this delay (and does the heartbeats and retries).
     // 0: acknowledgers delete as soon as a batch commits.
