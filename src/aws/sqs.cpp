@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "json_util.hpp"
+#include "mailtrack/util/json_escape.hpp"
 
 namespace mailtrack::aws {
 namespace {
@@ -53,15 +54,6 @@ std::vector<BatchFailure> failures(const json& j) {
     return out;
 }
 
-BatchOutcome batch_outcome(const json& j) {
-    BatchOutcome o;
-    if (const auto it = j.find("Successful"); it != j.end() && it->is_array()) {
-        for (const auto& s : *it) o.successful.push_back(str(s, "Id"));
-    }
-    o.failed = failures(j);
-    return o;
-}
-
 void add_send_fields(json& j, const std::optional<int>& delay, const MessageAttributes& attrs, const std::string& group,
                      const std::string& dedup) {
     if (delay) j["DelaySeconds"] = *delay;
@@ -87,6 +79,38 @@ Result<std::string> string_field(simdjson::dom::object o, std::string_view key, 
 }
 
 }  // namespace
+
+Result<BatchOutcome> parse_batch_outcome(std::string_view body, std::string_view operation) {
+    BatchOutcome o;
+    if (body.empty()) return o;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::object top;
+    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || doc.get_object().get(top) != simdjson::SUCCESS) {
+        return fail(ErrorKind::parse, std::string(operation) + ": response is not a JSON object");
+    }
+    auto text = [](simdjson::dom::object x, std::string_view key) {
+        std::string_view v;
+        return x.at_key(key).get_string().get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+    };
+    simdjson::dom::array list;
+    if (top.at_key("Successful").get_array().get(list) == simdjson::SUCCESS) {
+        for (simdjson::dom::element e : list) {
+            simdjson::dom::object x;
+            if (e.get_object().get(x) == simdjson::SUCCESS) o.successful.push_back(text(x, "Id"));
+        }
+    }
+    if (top.at_key("Failed").get_array().get(list) == simdjson::SUCCESS) {
+        for (simdjson::dom::element e : list) {
+            simdjson::dom::object x;
+            if (e.get_object().get(x) != simdjson::SUCCESS) continue;
+            bool sender_fault = false;
+            if (x.at_key("SenderFault").get_bool().get(sender_fault) != simdjson::SUCCESS) sender_fault = false;
+            o.failed.push_back({text(x, "Id"), text(x, "Code"), text(x, "Message"), sender_fault});
+        }
+    }
+    return o;
+}
 
 Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view body) {
     thread_local simdjson::dom::parser parser;
@@ -164,15 +188,31 @@ Result<std::string> SqsClient::call(std::string_view operation, const std::strin
 }
 
 Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageRequest& req) {
-    json j = {{"QueueUrl", req.queue_url}, {"MaxNumberOfMessages", req.max_messages}, {"WaitTimeSeconds", req.wait_seconds}};
-    if (req.visibility_timeout) j["VisibilityTimeout"] = *req.visibility_timeout;
-    if (!req.system_attribute_names.empty()) j["MessageSystemAttributeNames"] = req.system_attribute_names;
-    if (!req.message_attribute_names.empty()) j["MessageAttributeNames"] = req.message_attribute_names;
+    // The worker's hot path: written directly rather than through a JSON DOM.
+    std::string body = "{\"QueueUrl\":";
+    util::append_json_string(body, req.queue_url);
+    body += ",\"MaxNumberOfMessages\":" + std::to_string(req.max_messages);
+    body += ",\"WaitTimeSeconds\":" + std::to_string(req.wait_seconds);
+    if (req.visibility_timeout) body += ",\"VisibilityTimeout\":" + std::to_string(*req.visibility_timeout);
+    auto names = [&](const char* key, const std::vector<std::string>& list) {
+        if (list.empty()) return;
+        body += ",\"";
+        body += key;
+        body += "\":[";
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (i > 0) body.push_back(',');
+            util::append_json_string(body, list[i]);
+        }
+        body.push_back(']');
+    };
+    names("MessageSystemAttributeNames", req.system_attribute_names);
+    names("MessageAttributeNames", req.message_attribute_names);
+    body.push_back('}');
     // The long poll holds the request open for up to wait_seconds: allow that plus a margin.
     const auto timeout = req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
-    auto body = call("ReceiveMessage", j.dump(), timeout, req.cancel);
-    if (!body) return util::Unexpected(std::move(body).error());
-    return parse_receive_message_response(*body);
+    auto answer = call("ReceiveMessage", body, timeout, req.cancel);
+    if (!answer) return util::Unexpected(std::move(answer).error());
+    return parse_receive_message_response(*answer);
 }
 
 Result<void> SqsClient::delete_message(const std::string& queue_url, const std::string& receipt_handle) {
@@ -182,13 +222,21 @@ Result<void> SqsClient::delete_message(const std::string& queue_url, const std::
 }
 
 Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_url, const std::vector<DeleteEntry>& entries) {
-    json e = json::array();
-    for (const auto& x : entries) e.push_back({{"Id", x.id}, {"ReceiptHandle", x.receipt_handle}});
-    auto r = call("DeleteMessageBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
+    // The worker's hot path: written directly rather than through a JSON DOM.
+    std::string body = "{\"QueueUrl\":";
+    util::append_json_string(body, queue_url);
+    body += ",\"Entries\":[";
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        body += i > 0 ? ",{\"Id\":" : "{\"Id\":";
+        util::append_json_string(body, entries[i].id);
+        body += ",\"ReceiptHandle\":";
+        util::append_json_string(body, entries[i].receipt_handle);
+        body.push_back('}');
+    }
+    body += "]}";
+    auto r = call("DeleteMessageBatch", body);
     if (!r) return util::Unexpected(std::move(r).error());
-    auto j = detail::parse_json_body(*r, "DeleteMessageBatch");
-    if (!j) return util::Unexpected(std::move(j).error());
-    return batch_outcome(*j);
+    return parse_batch_outcome(*r, "DeleteMessageBatch");
 }
 
 Result<void> SqsClient::change_message_visibility(const std::string& queue_url, const std::string& receipt_handle,
@@ -207,9 +255,7 @@ Result<BatchOutcome> SqsClient::change_message_visibility_batch(const std::strin
     }
     auto r = call("ChangeMessageVisibilityBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
     if (!r) return util::Unexpected(std::move(r).error());
-    auto j = detail::parse_json_body(*r, "ChangeMessageVisibilityBatch");
-    if (!j) return util::Unexpected(std::move(j).error());
-    return batch_outcome(*j);
+    return parse_batch_outcome(*r, "ChangeMessageVisibilityBatch");
 }
 
 Result<SentMessage> SqsClient::send_message(const SendMessageRequest& req) {

@@ -163,10 +163,12 @@ struct Worker::Impl {
     std::vector<Counter*> received_by_queue;
 
     void register_metrics();
+    // Per operation, the ok and error counters: resolved once, counted on every SQS call.
+    std::map<std::string, std::pair<Counter*, Counter*>, std::less<>> call_counters;
     void count_call(std::string_view operation, bool ok) {
-        metrics
-            .counter(metric::k_queue_calls, {{"operation", std::string(operation)}, {"outcome", ok ? "ok" : "error"}})
-            .add();
+        auto it = call_counters.find(operation);  // filled in register_metrics(), read-only after
+        if (it == call_counters.end()) return;
+        (ok ? it->second.first : it->second.second)->add();
     }
     void update_in_flight_locked() { in_flight_gauge->set(static_cast<std::int64_t>(tracked.size())); }
 
@@ -223,6 +225,10 @@ void Worker::Impl::register_metrics() {
         events_by_type.push_back(&metrics.counter(
             metric::k_events, {{"type", std::string(core::to_string(static_cast<core::EventType>(t)))}},
             "events committed (new or duplicate), by type"));
+    }
+    for (const char* op : {"receive", "delete_batch", "change_visibility_batch", "send"}) {
+        call_counters[op] = {&metrics.counter(metric::k_queue_calls, {{"operation", op}, {"outcome", "ok"}}),
+                             &metrics.counter(metric::k_queue_calls, {{"operation", op}, {"outcome", "error"}})};
     }
     for (const auto& url : options.queue_urls) {
         received_by_queue.push_back(
@@ -504,7 +510,7 @@ bool Worker::Impl::delete_some(std::unique_lock<std::mutex>& lock, std::size_t q
             ++it;
             continue;
         }
-        entries.push_back({std::to_string(entries.size()), t.receipt_handle});
+        entries.push_back({std::string(1, static_cast<char>('0' + entries.size())), t.receipt_handle});
         seqs.push_back(*it);
         it = queue_of.erase(it);
     }
@@ -585,7 +591,8 @@ bool Worker::Impl::heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_
     auto& index = by_visibility[queue_index];
     for (const auto& [visible_at, seq] : index) {
         if (visible_at - half > now || entries.size() == QueueClient::k_max_batch) break;
-        entries.push_back({std::to_string(entries.size()), tracked.at(seq).receipt_handle, options.visibility_timeout});
+        entries.push_back({std::string(1, static_cast<char>('0' + entries.size())), tracked.at(seq).receipt_handle,
+                           options.visibility_timeout});
         seqs.push_back(seq);
     }
     if (entries.empty()) return false;

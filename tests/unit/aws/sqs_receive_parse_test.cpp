@@ -58,4 +58,29 @@ TEST(SqsReceiveParse, MalformedAnswersAreParseErrorsNamingTheProblem) {
 }
 
 }  // namespace
+TEST(SqsBatchParse, ReadsSuccessfulAndFailedEntriesWithTheirFault) {
+    auto r = parse_batch_outcome(R"({"Successful":[{"Id":"0"},{"Id":"2"}],
+      "Failed":[{"Id":"1","Code":"ReceiptHandleIsInvalid","Message":"stale \u00e9","SenderFault":true},
+                {"Id":"3","Code":"InternalError","SenderFault":false},{"Id":"4","Code":"X"}]})",
+                                 "DeleteMessageBatch");
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->successful, (std::vector<std::string>{"0", "2"}));
+    ASSERT_EQ(r->failed.size(), 3u);
+    EXPECT_EQ(r->failed[0].id, "1");
+    EXPECT_EQ(r->failed[0].code, "ReceiptHandleIsInvalid");
+    EXPECT_EQ(r->failed[0].message, "stale \xC3\xA9");
+    EXPECT_TRUE(r->failed[0].sender_fault);
+    EXPECT_FALSE(r->failed[1].sender_fault);
+    EXPECT_FALSE(r->failed[2].sender_fault);  // absent: not the sender's fault
+    auto empty = parse_batch_outcome("", "DeleteMessageBatch");
+    ASSERT_TRUE(empty.has_value());
+    EXPECT_TRUE(empty->successful.empty() && empty->failed.empty());
+    for (const char* bad : {"[1]", "{\"Successful\":", "nope"}) {
+        auto e = parse_batch_outcome(bad, "ChangeMessageVisibilityBatch");
+        ASSERT_FALSE(e.has_value()) << bad;
+        EXPECT_EQ(e.error().kind, ErrorKind::parse);
+        EXPECT_NE(e.error().message.find("ChangeMessageVisibilityBatch"), std::string::npos);
+    }
+}
+
 }  // namespace mailtrack::aws

@@ -59,6 +59,10 @@ struct BatchOutcome {
     std::vector<BatchFailure> failed;
 };
 
+// The Successful and Failed entries of a DeleteMessageBatch / ChangeMessageVisibilityBatch /
+// SendMessageBatch answer. Errors: ErrorKind::parse, naming `operation`, when it is not a JSON object.
+Result<BatchOutcome> parse_batch_outcome(std::string_view body, std::string_view operation);
+
 struct DeleteEntry {
     std::string id;
     std::string receipt_handle;
