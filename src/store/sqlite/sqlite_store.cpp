@@ -4,8 +4,10 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -375,6 +377,29 @@ struct SqliteStore::Impl {
         return {};
     }
 
+    // Turning a new database to WAL takes an exclusive lock, and SQLite answers SQLITE_BUSY to
+    // that without calling the busy handler: when another process is creating the same file
+    // (a worker and a sender started together) the switch is retried here up to the busy timeout.
+    Result<void> enter_wal_mode() {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+        for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(50))) {
+            const int rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+            if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+                return rc == SQLITE_OK ? Result<void>{} : db_error(db, rc, "switching to WAL mode");
+            }
+            std::this_thread::sleep_for(pause);
+        }
+    }
+
+    // A SELECT left on SQLITE_ROW keeps this connection's read snapshot open; once another
+    // process commits, a write (BEGIN IMMEDIATE or an autocommit statement) then fails with
+    // SQLITE_BUSY_SNAPSHOT ("database is locked") without waiting. Every write path calls this first.
+    void release_snapshot() {
+        for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr; st = sqlite3_next_stmt(db, st)) {
+            sqlite3_reset(st);
+        }
+    }
+
     Result<void> prepare(Statement& s, const std::string& sql) {
         const int rc = s.prepare(db, sql.c_str());
         if (rc != SQLITE_OK) return db_error(db, rc, "preparing " + sql.substr(0, 60));
@@ -387,44 +412,62 @@ struct SqliteStore::Impl {
         return {};
     }
 
+    // The schema version, read with a statement that is reset at once: a statement left on
+    // SQLITE_ROW keeps its read snapshot, and a BEGIN IMMEDIATE on a stale snapshot fails with
+    // SQLITE_BUSY_SNAPSHOT without waiting for the busy timeout.
+    Result<int> read_version() {
+        Statement current;
+        if (auto r = prepare(current, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"); !r) {
+            return util::Unexpected(std::move(r).error());
+        }
+        if (current.step() != SQLITE_ROW) return db_error(db, sqlite3_errcode(db), "reading the schema version");
+        const int found = static_cast<int>(current.int64());
+        current.reset();
+        return found;
+    }
+
+    // Several processes may open a new database at once (a worker and a sender): the pending
+    // migrations are applied in one write transaction that reads the version again under the
+    // write lock, so each migration is applied by exactly one of them and the others wait.
     Result<void> migrate() {
         if (auto r = exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
                           "creating schema_migrations");
             !r) {
             return r;
         }
-        Statement current;
-        if (auto r = prepare(current, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"); !r) return r;
-        if (current.step() != SQLITE_ROW) return db_error(db, sqlite3_errcode(db), "reading the schema version");
-        version = static_cast<int>(current.int64());
         const int newest = k_migrations[std::size(k_migrations) - 1].version;
-        if (version > newest) {
-            return util::fail(ErrorKind::storage, "database schema version " + std::to_string(version) +
-                                                      " is newer than this mailtrack knows (" + std::to_string(newest) + ")");
-        }
-        for (const Migration& m : k_migrations) {
-            if (m.version <= version) continue;
-            if (auto r = exec("BEGIN IMMEDIATE", "starting a migration"); !r) return r;
-            auto applied = exec(m.sql, "migrating to version " + std::to_string(m.version));
-            if (applied) {
+        auto check = [&](int found) -> Result<void> {
+            if (found > newest) {
+                return util::fail(ErrorKind::storage, "database schema version " + std::to_string(found) +
+                                                          " is newer than this mailtrack knows (" + std::to_string(newest) +
+                                                          ")");
+            }
+            version = found;
+            return {};
+        };
+        auto seen = read_version();
+        if (!seen) return util::Unexpected(std::move(seen).error());
+        if (auto r = check(*seen); !r || version == newest) return r;
+        if (auto r = exec("BEGIN IMMEDIATE", "starting a migration"); !r) return r;
+        auto applied = [&]() -> Result<void> {
+            auto locked = read_version();
+            if (!locked) return util::Unexpected(std::move(locked).error());
+            if (auto r = check(*locked); !r) return r;
+            for (const Migration& m : k_migrations) {
+                if (m.version <= version) continue;
+                if (auto r = exec(m.sql, "migrating to version " + std::to_string(m.version)); !r) return r;
                 const std::string record = "INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) +
                                            ", strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
-                applied = exec(record.c_str(), "recording a migration");
+                if (auto r = exec(record.c_str(), "recording a migration"); !r) return r;
             }
-            if (!applied) {
-                (void)exec("ROLLBACK", "rolling back a migration");
-                // Another process may have migrated concurrently; that is success.
-                Statement again;
-                if (prepare(again, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations") && again.step() == SQLITE_ROW &&
-                    again.int64() >= m.version) {
-                    version = m.version;
-                    continue;
-                }
-                return applied;
-            }
-            if (auto r = exec("COMMIT", "committing a migration"); !r) return r;
-            version = m.version;
+            return exec("COMMIT", "committing a migration");
+        }();
+        if (!applied) {
+            (void)exec("ROLLBACK", "rolling back a migration");
+            version = *seen;
+            return applied;
         }
+        version = newest;
         return {};
     }
 
@@ -530,8 +573,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     }
     sqlite3_extended_result_codes(impl->db, 1);
     sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON",
-                               "PRAGMA temp_store=MEMORY"}) {
+    if (auto r = impl->enter_wal_mode(); !r) return util::Unexpected(std::move(r).error());
+    for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
         if (auto r = impl->exec(pragma, pragma); !r) return util::Unexpected(std::move(r).error());
     }
     // A negative cache_size is in KiB.
@@ -550,12 +593,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
 Result<ApplyResult> SqliteStore::apply(std::span<const core::SesEvent> events) {
     Impl& s = *m_impl;
     if (events.empty()) return ApplyResult{};
-    // A SELECT left on SQLITE_ROW by the previous transaction keeps this connection's read
-    // snapshot open; once another process commits, BEGIN IMMEDIATE then fails with
-    // SQLITE_BUSY_SNAPSHOT ("database is locked") for ever. Reset every statement first.
-    for (sqlite3_stmt* st = sqlite3_next_stmt(s.db, nullptr); st != nullptr; st = sqlite3_next_stmt(s.db, st)) {
-        sqlite3_reset(st);
-    }
+    s.release_snapshot();
     s.begin.reset();
     if (auto r = s.run(s.begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
     auto result = s.apply_in_transaction(events);
@@ -850,6 +888,7 @@ Result<void> SqliteStore::suppress(const core::Suppression& entry) {
     core::Suppression merged = entry;
     if (*existing) merge_into(merged, **existing);
     Impl& s = *m_impl;
+    s.release_snapshot();
     s.put_suppression.reset();
     bind_suppression(s.put_suppression, merged);
     return s.run(s.put_suppression, "writing a suppression");
@@ -857,6 +896,7 @@ Result<void> SqliteStore::suppress(const core::Suppression& entry) {
 
 Result<bool> SqliteStore::unsuppress(std::string_view address) {
     Impl& s = *m_impl;
+    s.release_snapshot();
     s.delete_suppression.reset();
     s.delete_suppression.bind(address);
     if (auto r = s.run(s.delete_suppression, "removing a suppression"); !r) return util::Unexpected(std::move(r).error());
@@ -911,6 +951,7 @@ Result<void> SqliteStore::Impl::prepare_send_statements() {
 
 template <typename F>
 auto SqliteStore::Impl::in_transaction(F&& f) -> decltype(f()) {
+    release_snapshot();
     begin.reset();
     if (auto r = run(begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
     auto result = f();
@@ -1025,6 +1066,7 @@ Result<SendClaim> SqliteStore::begin_send(const SendRecord& draft) {
 
 Result<void> SqliteStore::retry_send(std::string_view send_id, UnixMillis at) {
     Impl& s = *m_impl;
+    s.release_snapshot();
     s.sends.mark_attempt.reset();
     s.sends.mark_attempt.bind(send_id);
     s.sends.mark_attempt.bind(at);
@@ -1107,6 +1149,7 @@ Result<void> SqliteStore::send_accepted(std::string_view send_id, std::string_vi
 Result<void> SqliteStore::send_failed(std::string_view send_id, std::string_view error_code, std::string_view error_message,
                                       UnixMillis at) {
     Impl& s = *m_impl;
+    s.release_snapshot();
     Statement& q = s.sends.mark_failed;
     q.reset();
     q.bind(send_id);

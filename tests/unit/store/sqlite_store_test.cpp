@@ -7,9 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "event_factory.hpp"
 #include "mailtrack/util/time.hpp"
@@ -225,6 +230,64 @@ TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
     auto v = (*again)->message(k_mid, true);
     ASSERT_TRUE(v && *v);
     EXPECT_EQ((*v)->events.size(), 2u);
+    std::filesystem::remove_all(dir);
+}
+
+// A worker and a sender opening a new database at once: the one that finds the schema old
+// must wait for the other's write and then see its migrations, not fail with "database is
+// locked" on a stale read snapshot (SQLITE_BUSY_SNAPSHOT is not retried by the busy handler).
+TEST(SqliteStore, OpeningWhileAnotherProcessWritesWaitsForItsCommit) {
+    const auto dir = std::filesystem::temp_directory_path() / ("mt-race-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "t.db").string();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "PRAGMA journal_mode=WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                           "applied_at TEXT NOT NULL); BEGIN IMMEDIATE; CREATE TABLE other (x INTEGER)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    std::optional<util::Result<std::unique_ptr<SqliteStore>>> opened;
+    std::thread opener([&] { opened.emplace(SqliteStore::open({path, 10000})); });
+    // The opener reads version 0 and then waits for the write lock held here.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(sqlite3_exec(raw, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    opener.join();
+    sqlite3_close(raw);
+    ASSERT_TRUE(opened && *opened) << (opened && !*opened ? opened->error().message : "");
+    EXPECT_EQ((**opened)->schema_version(), 2);
+    ASSERT_TRUE((**opened)->apply(parse_all({fixture("send")})));
+    opened.reset();
+    std::filesystem::remove_all(dir);
+}
+
+// Many connections opening one new file at the same moment all succeed on the same schema.
+TEST(SqliteStore, ConcurrentOpensOfANewDatabaseAllSucceed) {
+    const auto dir = std::filesystem::temp_directory_path() / ("mt-opens-" + std::to_string(::getpid()));
+    for (int round = 0; round < 20; ++round) {
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        const std::string path = (dir / "t.db").string();
+        constexpr std::size_t k_openers = 4;
+        std::vector<std::string> errors(k_openers);
+        std::vector<int> versions(k_openers, -1);
+        std::atomic<std::size_t> ready{0};
+        std::vector<std::thread> openers;
+        for (std::size_t i = 0; i < k_openers; ++i) {
+            openers.emplace_back([&, i] {
+                ready.fetch_add(1);
+                while (ready.load() < k_openers) std::this_thread::yield();
+                auto s = SqliteStore::open({path, 10000});
+                if (s) versions[i] = (*s)->schema_version();
+                else errors[i] = s.error().message;
+            });
+        }
+        for (auto& t : openers) t.join();
+        for (std::size_t i = 0; i < k_openers; ++i) {
+            EXPECT_EQ(errors[i], "") << "round " << round << ", opener " << i;
+            EXPECT_EQ(versions[i], 2) << "round " << round << ", opener " << i;
+        }
+    }
     std::filesystem::remove_all(dir);
 }
 
