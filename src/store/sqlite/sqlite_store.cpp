@@ -391,9 +391,12 @@ struct SqliteStore::Impl {
         }
     }
 
-    // A SELECT left on SQLITE_ROW keeps this connection's read snapshot open; once another
+    // A SELECT left on SQLITE_ROW keeps this connection's read transaction open. Once another
     // process commits, a write (BEGIN IMMEDIATE or an autocommit statement) then fails with
-    // SQLITE_BUSY_SNAPSHOT ("database is locked") without waiting. Every write path calls this first.
+    // SQLITE_BUSY_SNAPSHOT ("database is locked") without waiting; and a COMMIT made while one
+    // is open leaves the transaction open, so SQLite's automatic checkpoint after it fails
+    // (SQLITE_LOCKED, silently) and the write-ahead log grows until the connection closes.
+    // Every write path calls this first and every commit right before it.
     void release_snapshot() {
         for (sqlite3_stmt* st = sqlite3_next_stmt(db, nullptr); st != nullptr; st = sqlite3_next_stmt(db, st)) {
             sqlite3_reset(st);
@@ -598,6 +601,7 @@ Result<ApplyResult> SqliteStore::apply(std::span<const core::SesEvent> events) {
     if (auto r = s.run(s.begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
     auto result = s.apply_in_transaction(events);
     if (result) {
+        s.release_snapshot();
         s.commit.reset();
         if (auto r = s.run(s.commit, "committing"); !r) {
             s.rollback.reset();
@@ -956,6 +960,7 @@ auto SqliteStore::Impl::in_transaction(F&& f) -> decltype(f()) {
     if (auto r = run(begin, "starting a transaction"); !r) return util::Unexpected(std::move(r).error());
     auto result = f();
     if (result) {
+        release_snapshot();
         commit.reset();
         if (auto r = run(commit, "committing"); r) return result;
         else result = util::Unexpected(std::move(r).error());
