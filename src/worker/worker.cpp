@@ -425,14 +425,19 @@ void Worker::Impl::run_committer() {
             if (isolate > 0) --isolate;
             backoff = milliseconds{0};
             const UnixMillis committed_at = clock.now_millis();
+            // Acknowledgers sleep until the oldest undeleted message has waited ack_delay; newer
+            // ones cannot be due sooner, so they are woken only when a queue had none waiting.
+            bool wake_acknowledgers = stopping || options.ack_delay.count() == 0;
             for (const auto& p : batch) {
                 auto it = tracked.find(p.seq);
                 assert(it != tracked.end());  // parsed entries leave `tracked` only through the committer
                 it->second.stage = Stage::committed;
                 it->second.committed_at = committed_at;
-                to_delete[it->second.queue].push_back(p.seq);
+                auto& waiting = to_delete[it->second.queue];
+                wake_acknowledgers = wake_acknowledgers || waiting.empty();
+                waiting.push_back(p.seq);
             }
-            ack_cv.notify_all();
+            if (wake_acknowledgers) ack_cv.notify_all();
             room_made_locked();
             lock.unlock();
             store_log.recovered("store available again");
