@@ -427,6 +427,7 @@ void Worker::Impl::run_committer() {
             const UnixMillis committed_at = clock.now_millis();
             // Acknowledgers sleep until the oldest undeleted message has waited ack_delay; newer
             // ones cannot be due sooner, so they are woken only when a queue had none waiting.
+            // (Behind a delete retry that is backing off, they are seen within k_idle_wait.)
             bool wake_acknowledgers = stopping || options.ack_delay.count() == 0;
             for (const auto& p : batch) {
                 auto it = tracked.find(p.seq);
