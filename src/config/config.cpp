@@ -173,7 +173,7 @@ const std::vector<SettingSpec>& settings() {
          "file holding the Redis AUTH password (MAILTRACK_REDIS_PASSWORD wins; never in the URL)"},
         {"redis.auth_secret_arn", SettingType::string, "", false,
          "Secrets Manager secret with the Redis AUTH token, plain or JSON with password (and username); read when the env and file are unset"},
-        {"redis.connect_timeout_ms", SettingType::integer, "200", false, "Redis connect timeout"},
+        {"redis.connect_timeout_ms", SettingType::integer, "200", false, "Redis connect timeout (host-name lookup, TCP connect and TLS handshake each)"},
         {"redis.command_timeout_ms", SettingType::integer, "200", false, "Redis per-command timeout"},
         {"redis.reconnect_interval_ms", SettingType::integer, "1000", false,
          "after a Redis failure, calls skip Redis this long before reconnecting"},

@@ -14,7 +14,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 // hiredis is used for the protocol only (command formatting and the RESP reader); the socket,
@@ -105,6 +109,59 @@ private:
     sigset_t m_pending_before{};
 };
 
+// getaddrinfo has no timeout, and a resolver that does not answer would hold the caller (a
+// commit waiting on the cache) for as long as the system's resolver retries. A host name is
+// looked up on a thread of its own and waited for up to `timeout`; a lookup that is still
+// running then is abandoned (it frees its own answer when it ends). Address literals need no
+// lookup thread.
+util::Result<addrinfo*> look_up(const std::string& host, const std::string& service, addrinfo hints,
+                                std::chrono::milliseconds timeout, const ClientOptions::Resolver& resolve) {
+    auto call = [resolve](const char* h, const char* s, const addrinfo* hi, addrinfo** out) {
+        return resolve ? resolve(h, s, hi, out) : ::getaddrinfo(h, s, hi, out);
+    };
+    in6_addr literal{};
+    if (::inet_pton(AF_INET, host.c_str(), &literal) == 1 || ::inet_pton(AF_INET6, host.c_str(), &literal) == 1) {
+        hints.ai_flags |= AI_NUMERICHOST;
+        addrinfo* found = nullptr;
+        if (const int rc = call(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+            return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: ") + ::gai_strerror(rc));
+        }
+        return found;
+    }
+    struct Lookup {
+        std::mutex mutex;
+        std::condition_variable done_cv;
+        bool done = false;
+        bool abandoned = false;
+        int rc = 0;
+        addrinfo* found = nullptr;
+    };
+    auto lookup = std::make_shared<Lookup>();
+    std::thread([lookup, host, service, hints, call] {
+        addrinfo* found = nullptr;
+        const int rc = call(host.c_str(), service.c_str(), &hints, &found);
+        std::lock_guard lock(lookup->mutex);
+        if (lookup->abandoned) {
+            if (rc == 0) ::freeaddrinfo(found);
+            return;
+        }
+        lookup->rc = rc;
+        lookup->found = found;
+        lookup->done = true;
+        lookup->done_cv.notify_all();
+    }).detach();
+    std::unique_lock lock(lookup->mutex);
+    if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->done; })) {
+        lookup->abandoned = true;
+        return util::fail(ErrorKind::storage_unavailable, "resolving the host: no answer within " +
+                                                              std::to_string(timeout.count()) + " ms");
+    }
+    if (lookup->rc != 0) {
+        return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: ") + ::gai_strerror(lookup->rc));
+    }
+    return lookup->found;
+}
+
 }  // namespace
 
 std::string_view Reply::error_code() const noexcept {
@@ -151,8 +208,10 @@ util::Result<void> Client::open_socket() {
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* found = nullptr;
-    if (const int rc = ::getaddrinfo(e.host.c_str(), std::to_string(e.port).c_str(), &hints, &found); rc != 0) {
-        return broken(std::string("resolving the host: ") + ::gai_strerror(rc));
+    if (auto r = look_up(e.host, std::to_string(e.port), hints, m_options.connect_timeout, m_options.resolve); !r) {
+        return broken(std::move(r).error().message);
+    } else {
+        found = *r;
     }
     std::string last = "no address";
     for (addrinfo* a = found; a != nullptr; a = a->ai_next) {

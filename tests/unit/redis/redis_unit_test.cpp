@@ -1,9 +1,16 @@
 // Redis pieces that need no server: URL parsing and the cache format of a MessageView.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/redis_store.hpp"
@@ -191,6 +198,59 @@ TEST(RedisMetrics, TheSummaryLineShowsRedisOnlyWhenUsed) {
     m.counter(worker::metric::k_cache_invalidations).add(7);
     const std::string line = worker::summary_line(m.snapshot(), nullptr, std::chrono::milliseconds(0));
     EXPECT_NE(line.find("redis errors 3 cache invalidations 7"), std::string::npos) << line;
+}
+
+// getaddrinfo has no timeout of its own: a resolver that does not answer must not hold a commit
+// (or a send) for as long as the system's resolver retries.
+TEST(RedisClient, AHostLookupThatDoesNotAnswerFailsWithinTheConnectTimeout) {
+    util::SystemClock clock;
+    redis::ClientOptions options;
+    options.endpoint.host = "cache.example.internal";
+    options.connect_timeout = std::chrono::milliseconds(200);
+    options.resolve = [](const char*, const char*, const addrinfo*, addrinfo**) {
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        return EAI_AGAIN;
+    };
+    redis::Client client(options, clock);
+    const auto began = std::chrono::steady_clock::now();
+    auto r = client.command({"PING"});
+    const auto took = std::chrono::steady_clock::now() - began;
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, util::ErrorKind::storage_unavailable);
+    EXPECT_NE(r.error().message.find("cache.example.internal:6379: resolving the host: no answer within 200 ms"),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_LT(took, std::chrono::milliseconds(1500));
+}
+
+// A lookup that answers in time is used: here it sends the client to a closed loopback port.
+TEST(RedisClient, AHostLookupThatAnswersInTimeIsUsed) {
+    const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(probe, 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+    socklen_t length = sizeof any;
+    ASSERT_EQ(::getsockname(probe, reinterpret_cast<sockaddr*>(&any), &length), 0);
+    ::close(probe);  // nothing listens there now
+    util::SystemClock clock;
+    redis::ClientOptions options;
+    options.endpoint.host = "cache.example.internal";
+    options.endpoint.port = ntohs(any.sin_port);
+    options.connect_timeout = std::chrono::milliseconds(2000);
+    std::atomic<int> lookups{0};
+    options.resolve = [&lookups](const char* host, const char* service, const addrinfo* hints, addrinfo** found) {
+        ++lookups;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_STREQ(host, "cache.example.internal");
+        return ::getaddrinfo("127.0.0.1", service, hints, found);
+    };
+    redis::Client client(options, clock);
+    auto r = client.command({"PING"});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("connect: Connection refused"), std::string::npos) << r.error().message;
+    EXPECT_EQ(lookups.load(), 1);
 }
 
 }  // namespace

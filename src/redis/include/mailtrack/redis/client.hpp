@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +10,8 @@
 
 #include "mailtrack/util/clock.hpp"
 #include "mailtrack/util/error.hpp"
+
+struct addrinfo;
 
 namespace mailtrack::redis {
 
@@ -40,6 +43,11 @@ struct ClientOptions {
     // With TLS: the CA certificates (PEM) that may sign the server's certificate; empty = the
     // system's (/etc/ssl/certs), which is what ElastiCache's Amazon-issued certificates need.
     std::string tls_ca_file;
+    // How a host name is looked up, getaddrinfo's contract (what it finds is released with
+    // freeaddrinfo); empty = ::getaddrinfo. A lookup that has not answered within
+    // connect_timeout fails the connect; tests put a slow resolver here.
+    using Resolver = std::function<int(const char* host, const char* service, const addrinfo* hints, addrinfo** found)>;
+    Resolver resolve;
 };
 
 // One RESP reply. Server error replies (`-NOSCRIPT ...`, `-WRONGTYPE ...`) are replies of type
