@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -137,19 +138,23 @@ util::Result<addrinfo*> look_up(const std::string& host, const std::string& serv
         addrinfo* found = nullptr;
     };
     auto lookup = std::make_shared<Lookup>();
-    std::thread([lookup, host, service, hints, call] {
-        addrinfo* found = nullptr;
-        const int rc = call(host.c_str(), service.c_str(), &hints, &found);
-        std::lock_guard lock(lookup->mutex);
-        if (lookup->abandoned) {
-            if (rc == 0) ::freeaddrinfo(found);
-            return;
-        }
-        lookup->rc = rc;
-        lookup->found = found;
-        lookup->done = true;
-        lookup->done_cv.notify_all();
-    }).detach();
+    try {
+        std::thread([lookup, host, service, hints, call] {
+            addrinfo* found = nullptr;
+            const int rc = call(host.c_str(), service.c_str(), &hints, &found);
+            std::lock_guard lock(lookup->mutex);
+            if (lookup->abandoned) {
+                if (rc == 0) ::freeaddrinfo(found);
+                return;
+            }
+            lookup->rc = rc;
+            lookup->found = found;
+            lookup->done = true;
+            lookup->done_cv.notify_all();
+        }).detach();
+    } catch (const std::system_error& e) {
+        return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: no lookup thread: ") + e.what());
+    }
     std::unique_lock lock(lookup->mutex);
     if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->done; })) {
         lookup->abandoned = true;
