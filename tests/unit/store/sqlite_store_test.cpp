@@ -317,6 +317,44 @@ TEST(SqliteStore, TheWriteAheadLogStaysBoundedWhileBatchesAreCommitted) {
     std::filesystem::remove_all(dir);
 }
 
+// A reading connection (a status lookup, later the HTTP API) must see what another process
+// committed since its last read: no statement may keep its read snapshot between calls.
+TEST(SqliteStore, AReaderSeesWhatAnotherConnectionCommittedSinceItsLastRead) {
+    const auto dir = std::filesystem::temp_directory_path() / ("mt-reader-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "t.db").string();
+    auto writer = SqliteStore::open({path, 1000});
+    auto reader = SqliteStore::open({path, 1000});
+    ASSERT_TRUE(writer && reader);
+    ASSERT_TRUE((*writer)->apply(parse_all({fixture("send")})));
+    for (const bool raw : {true, false}) {
+        auto before = (*reader)->message(k_mid, raw);
+        ASSERT_TRUE(before && *before);
+        ASSERT_TRUE((*reader)->counts(std::nullopt));
+        ASSERT_TRUE((*reader)->info());
+        ASSERT_TRUE((*reader)->suppressions());
+    }
+    // The last read was message(): each other read must now see the delivery, whatever the
+    // previous one left behind.
+    ASSERT_TRUE((*writer)->apply(parse_all({fixture("delivery")})));
+    auto info = (*reader)->info();
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->events, 2);
+    auto suppressed = (*reader)->suppressions();
+    ASSERT_TRUE(suppressed);
+    auto recipients = (*reader)->recipients({});
+    ASSERT_TRUE(recipients);
+    ASSERT_FALSE(recipients->empty());
+    EXPECT_EQ(recipients->front().status.status, RecipientStatus::delivered);
+    auto after = (*reader)->message(k_mid, true);
+    ASSERT_TRUE(after && *after);
+    EXPECT_EQ((*after)->events.size(), 2u);
+    writer->reset();
+    reader->reset();
+    std::filesystem::remove_all(dir);
+}
+
 TEST(SqliteStore, UnwritableDatabaseIsAnUnavailableError) {
     const auto dir = std::filesystem::temp_directory_path() / ("mt-ro-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
