@@ -210,10 +210,30 @@ TEST(SqliteStore, ListAndCounts) {
 }
 
 #if !MAILTRACK_TEST_MYSQL  // SQLite files and locks; the MySQL equivalents are in mysql_store_test.cpp
+// A fresh directory under /tmp for one test's database files, removed when the test ends.
+class ScratchDir {
+public:
+    explicit ScratchDir(const std::string& name)
+        : m_dir(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+        reset();
+    }
+    ~ScratchDir() { std::filesystem::remove_all(m_dir); }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    // Empties the directory (for a test that needs several fresh databases).
+    void reset() {
+        std::filesystem::remove_all(m_dir);
+        std::filesystem::create_directories(m_dir);
+    }
+    std::string db() const { return (m_dir / "t.db").string(); }
+
+private:
+    std::filesystem::path m_dir;
+};
+
 TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-store-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "t.db").string();
+    ScratchDir dir("mt-store");
+    const std::string path = dir.db();
     {
         auto a = SqliteStore::open({path, 1000, 1});
         auto b = SqliteStore::open({path, 1000, 1});
@@ -230,16 +250,14 @@ TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
     auto v = (*again)->message(k_mid, true);
     ASSERT_TRUE(v && *v);
     EXPECT_EQ((*v)->events.size(), 2u);
-    std::filesystem::remove_all(dir);
 }
 
 // A worker and a sender opening a new database at once: the one that finds the schema old
 // must wait for the other's write and then see its migrations, not fail with "database is
 // locked" on a stale read snapshot (SQLITE_BUSY_SNAPSHOT is not retried by the busy handler).
 TEST(SqliteStore, OpeningWhileAnotherProcessWritesWaitsForItsCommit) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-race-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "t.db").string();
+    ScratchDir dir("mt-race");
+    const std::string path = dir.db();
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(raw,
@@ -258,16 +276,14 @@ TEST(SqliteStore, OpeningWhileAnotherProcessWritesWaitsForItsCommit) {
     EXPECT_EQ((**opened)->schema_version(), 2);
     ASSERT_TRUE((**opened)->apply(parse_all({fixture("send")})));
     opened.reset();
-    std::filesystem::remove_all(dir);
 }
 
 // Many connections opening one new file at the same moment all succeed on the same schema.
 TEST(SqliteStore, ConcurrentOpensOfANewDatabaseAllSucceed) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-opens-" + std::to_string(::getpid()));
+    ScratchDir dir("mt-opens");
     for (int round = 0; round < 20; ++round) {
-        std::filesystem::remove_all(dir);
-        std::filesystem::create_directories(dir);
-        const std::string path = (dir / "t.db").string();
+        dir.reset();
+        const std::string path = dir.db();
         constexpr std::size_t k_openers = 4;
         std::vector<std::string> errors(k_openers);
         std::vector<int> versions(k_openers, -1);
@@ -288,16 +304,13 @@ TEST(SqliteStore, ConcurrentOpensOfANewDatabaseAllSucceed) {
             EXPECT_EQ(versions[i], 2) << "round " << round << ", opener " << i;
         }
     }
-    std::filesystem::remove_all(dir);
 }
 
 // A long-running worker commits for ever: the write-ahead log must be checkpointed into the
 // database as it goes (SQLite's automatic checkpoint), not grow until the connection closes.
 TEST(SqliteStore, TheWriteAheadLogStaysBoundedWhileBatchesAreCommitted) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-wal-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "t.db").string();
+    ScratchDir dir("mt-wal");
+    const std::string path = dir.db();
     auto store = SqliteStore::open({path, 1000});
     ASSERT_TRUE(store);
     const auto docs = testing::realistic_stream(2500, 7);
@@ -314,16 +327,13 @@ TEST(SqliteStore, TheWriteAheadLogStaysBoundedWhileBatchesAreCommitted) {
     EXPECT_LT(largest_wal, 6u << 20) << "database file " << db_size << " bytes";
     EXPECT_GT(db_size, largest_wal / 2) << "nothing was checkpointed into the database";
     store->reset();
-    std::filesystem::remove_all(dir);
 }
 
 // A reading connection (a status lookup, later the HTTP API) must see what another process
 // committed since its last read: no statement may keep its read snapshot between calls.
 TEST(SqliteStore, AReaderSeesWhatAnotherConnectionCommittedSinceItsLastRead) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-reader-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "t.db").string();
+    ScratchDir dir("mt-reader");
+    const std::string path = dir.db();
     auto writer = SqliteStore::open({path, 1000});
     auto reader = SqliteStore::open({path, 1000});
     ASSERT_TRUE(writer && reader);
@@ -352,13 +362,11 @@ TEST(SqliteStore, AReaderSeesWhatAnotherConnectionCommittedSinceItsLastRead) {
     EXPECT_EQ((*after)->events.size(), 2u);
     writer->reset();
     reader->reset();
-    std::filesystem::remove_all(dir);
 }
 
 TEST(SqliteStore, UnwritableDatabaseIsAnUnavailableError) {
-    const auto dir = std::filesystem::temp_directory_path() / ("mt-ro-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const std::string path = (dir / "t.db").string();
+    ScratchDir dir("mt-ro");
+    const std::string path = dir.db();
     {
         auto s = SqliteStore::open({path, 100, 1});
         ASSERT_TRUE(s);
@@ -378,7 +386,6 @@ TEST(SqliteStore, UnwritableDatabaseIsAnUnavailableError) {
     auto retry = (*s)->apply(parse_all({fixture("send")}));
     ASSERT_TRUE(retry);
     EXPECT_EQ(retry->applied, 1);
-    std::filesystem::remove_all(dir);
 }
 #endif
 
