@@ -120,12 +120,13 @@ util::Result<addrinfo*> look_up(const std::string& host, const std::string& serv
     auto call = [resolve](const char* h, const char* s, const addrinfo* hi, addrinfo** out) {
         return resolve ? resolve(h, s, hi, out) : ::getaddrinfo(h, s, hi, out);
     };
+    auto failed = [](std::string why) { return util::fail(ErrorKind::storage_unavailable, "resolving the host: " + why); };
     in6_addr literal{};
     if (::inet_pton(AF_INET, host.c_str(), &literal) == 1 || ::inet_pton(AF_INET6, host.c_str(), &literal) == 1) {
         hints.ai_flags |= AI_NUMERICHOST;
         addrinfo* found = nullptr;
         if (const int rc = call(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-            return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: ") + ::gai_strerror(rc));
+            return failed(::gai_strerror(rc));
         }
         return found;
     }
@@ -153,16 +154,15 @@ util::Result<addrinfo*> look_up(const std::string& host, const std::string& serv
             lookup->done_cv.notify_all();
         }).detach();
     } catch (const std::system_error& e) {
-        return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: no lookup thread: ") + e.what());
+        return failed(std::string("no lookup thread: ") + e.what());
     }
     std::unique_lock lock(lookup->mutex);
     if (!lookup->done_cv.wait_for(lock, timeout, [&] { return lookup->done; })) {
         lookup->abandoned = true;
-        return util::fail(ErrorKind::storage_unavailable, "resolving the host: no answer within " +
-                                                              std::to_string(timeout.count()) + " ms");
+        return failed("no answer within " + std::to_string(timeout.count()) + " ms");
     }
     if (lookup->rc != 0) {
-        return util::fail(ErrorKind::storage_unavailable, std::string("resolving the host: ") + ::gai_strerror(lookup->rc));
+        return failed(::gai_strerror(lookup->rc));
     }
     return lookup->found;
 }
