@@ -43,17 +43,6 @@ std::map<std::string, std::string> string_map(const json& j) {
     return out;
 }
 
-std::vector<BatchFailure> failures(const json& j) {
-    std::vector<BatchFailure> out;
-    const auto it = j.find("Failed");
-    if (it == j.end() || !it->is_array()) return out;
-    for (const auto& f : *it) {
-        const auto sf = f.find("SenderFault");
-        out.push_back({str(f, "Id"), str(f, "Code"), str(f, "Message"), sf != f.end() && sf->is_boolean() && sf->get<bool>()});
-    }
-    return out;
-}
-
 void add_send_fields(json& j, const std::optional<int>& delay, const MessageAttributes& attrs, const std::string& group,
                      const std::string& dedup) {
     if (delay) j["DelaySeconds"] = *delay;
@@ -287,7 +276,10 @@ Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_
             o.successful.push_back({str(s, "Id"), str(s, "MessageId"), str(s, "MD5OfMessageBody"), str(s, "SequenceNumber")});
         }
     }
-    o.failed = failures(*p);
+    // The Failed entries are read as for every other batch answer.
+    auto outcome = parse_batch_outcome(*r, "SendMessageBatch");
+    if (!outcome) return util::Unexpected(std::move(outcome).error());
+    o.failed = std::move(outcome->failed);
     return o;
 }
 

@@ -59,9 +59,9 @@ struct BatchOutcome {
     std::vector<BatchFailure> failed;
 };
 
-// The Successful and Failed entries of a DeleteMessageBatch or ChangeMessageVisibilityBatch answer
-// (SendMessageBatch's also carries message ids, and is read with its request). Errors:
-// ErrorKind::parse, naming `operation`, when it is not a JSON object.
+// The Successful ids and Failed entries of a batch answer (DeleteMessageBatch,
+// ChangeMessageVisibilityBatch; SendMessageBatch takes its Failed entries from here and reads
+// its message ids itself). Errors: ErrorKind::parse, naming `operation`, when it is not a JSON object.
 Result<BatchOutcome> parse_batch_outcome(std::string_view body, std::string_view operation);
 
 struct DeleteEntry {
