@@ -48,6 +48,7 @@ struct Options {
     std::uint32_t seed = 42;
     int zstd_level = 1;
     int cache_kib = 2048;
+    mailtrack::store::SqliteSync synchronous = mailtrack::store::SqliteSync::full;  // the store's default
     int repeat = 3;
     std::string dir;  // where the temp database goes; the system temp dir when empty
     bool parse = true;
@@ -61,7 +62,7 @@ struct Options {
     std::fprintf(stderr,
                  "ingest_bench: %s\n"
                  "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--cache-kib K] [--repeat R]\n"
-                 "                    [--dir D] [--mode parse|apply|both] [--keep]\n"
+                 "                    [--dir D] [--mode parse|apply|both] [--synchronous full|normal] [--keep]\n"
                  "                    [--mysql-url URL] [--writers W]\n",
                  why);
     std::exit(64);
@@ -97,7 +98,10 @@ Options parse_options(int argc, char** argv) {
         else if (flag == "--dir") o.dir = value;
         else if (flag == "--mysql-url") o.mysql_url = value;
         else if (flag == "--writers") o.writers = number<int>(flag, value);
-        else if (flag == "--mode") {
+        else if (flag == "--synchronous") {
+            if (value != "full" && value != "normal") usage("--synchronous is full or normal");
+            o.synchronous = value == "full" ? mailtrack::store::SqliteSync::full : mailtrack::store::SqliteSync::normal;
+        } else if (flag == "--mode") {
             if (value != "parse" && value != "apply" && value != "both") usage("--mode is parse, apply or both");
             o.parse = value != "apply";
             o.apply = value != "parse";
@@ -308,6 +312,7 @@ int run_apply(const Options& o, const std::vector<std::string>& docs, int round,
         so.path = db.string();
         so.archive_zstd_level = o.zstd_level;
         so.cache_kib = o.cache_kib;
+        so.synchronous = o.synchronous;
         auto store = mailtrack::store::SqliteStore::open(so);
         if (!store) {
             std::fprintf(stderr, "ingest_bench: %s\n", store.error().describe().c_str());

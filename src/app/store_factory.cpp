@@ -70,6 +70,15 @@ util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& con
         options.busy_timeout_ms = static_cast<int>(config.integer("store.sqlite_busy_timeout_ms"));
         options.archive_zstd_level = static_cast<int>(config.integer("store.archive_zstd_level"));
         options.cache_kib = static_cast<int>(config.integer("store.sqlite_cache_kib"));
+        const std::string& sync = config.text("store.sqlite_synchronous");
+        if (sync == "full") {
+            options.synchronous = store::SqliteSync::full;
+        } else if (sync == "normal") {
+            options.synchronous = store::SqliteSync::normal;
+        } else {
+            return util::fail(util::ErrorKind::config,
+                              "store.sqlite_synchronous: \"" + sync + "\" is not full or normal");
+        }
         auto s = store::SqliteStore::open(options);
         if (!s) return util::Unexpected(std::move(s).error());
         return std::unique_ptr<store::Store>(std::move(*s));

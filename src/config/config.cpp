@@ -96,6 +96,9 @@ const std::vector<SettingSpec>& settings() {
         {"store.sqlite_path", SettingType::string, "mailtrack.db", false, "SQLite database file (:memory: for tests)"},
         {"store.sqlite_busy_timeout_ms", SettingType::integer, "5000", false,
          "how long a writer waits for another process's lock"},
+        {"store.sqlite_synchronous", SettingType::string, "full", false,
+         "full: each commit is on disk before the worker deletes its SQS messages; normal: faster, but a power "
+         "loss or OS crash can roll back the last commits, whose messages are already deleted"},
         {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
         {"store.sqlite_cache_kib", SettingType::integer, "2048", false,
          "SQLite page cache per connection, KiB (the operating system caches the file beyond it)"},

@@ -118,6 +118,14 @@ class Cli(unittest.TestCase):
         p = run("config", "show", "--config", cfg, expect=1)
         self.assertIn("unknown setting store.sqlite_pth", p.stderr)
 
+    def test_sqlite_synchronous_is_full_or_normal(self):
+        self.ingest(fixture("send"))
+        for mode in ("full", "normal"):
+            p = run("stats", "--db", self.db, "--json", "--set", "store.sqlite_synchronous=" + mode)
+            self.assertEqual(json.loads(p.stdout)["sent"], 2)  # the send fixture has two recipients
+        p = run("stats", "--db", self.db, "--set", "store.sqlite_synchronous=off", expect=1)
+        self.assertIn('store.sqlite_synchronous: "off" is not full or normal', p.stderr)
+
     def test_packaged_default_config_is_accepted(self):
         packaged = os.path.join(ARGS.testdata, "..", "..", "deploy", "packaging", "mailtrack.toml")
         shown = json.loads(run("config", "show", "--json", "--config", packaged).stdout)

@@ -577,7 +577,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     sqlite3_extended_result_codes(impl->db, 1);
     sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
     if (auto r = impl->enter_wal_mode(); !r) return util::Unexpected(std::move(r).error());
-    for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
+    const char* sync = options.synchronous == SqliteSync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    for (const char* pragma : {sync, "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
         if (auto r = impl->exec(pragma, pragma); !r) return util::Unexpected(std::move(r).error());
     }
     // A negative cache_size is in KiB.

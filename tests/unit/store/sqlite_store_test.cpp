@@ -364,6 +364,103 @@ TEST(SqliteStore, AReaderSeesWhatAnotherConnectionCommittedSinceItsLastRead) {
     reader->reset();
 }
 
+// While it lives, every database file SQLite opens goes through this VFS, which counts the
+// syncs of write-ahead logs and passes everything to the default VFS.
+class WalSyncCounter {
+public:
+    WalSyncCounter() {
+        s_real = sqlite3_vfs_find(nullptr);
+        s_vfs = *s_real;
+        s_vfs.zName = "wal-sync-counter";
+        s_vfs.szOsFile = static_cast<int>(sizeof(File)) + s_real->szOsFile;
+        s_vfs.xOpen = &open;
+        s_wal_syncs = 0;
+        sqlite3_vfs_register(&s_vfs, 1);
+    }
+    ~WalSyncCounter() {
+        sqlite3_vfs_unregister(&s_vfs);
+        sqlite3_vfs_register(s_real, 1);
+    }
+    WalSyncCounter(const WalSyncCounter&) = delete;
+    WalSyncCounter& operator=(const WalSyncCounter&) = delete;
+    int wal_syncs() const { return s_wal_syncs.load(); }
+    void reset() { s_wal_syncs = 0; }
+
+private:
+    struct File {
+        sqlite3_file base;
+        sqlite3_file* real;  // the default VFS's file, placed right after this struct
+        bool wal;
+    };
+    static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
+    static int open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+        auto* f = reinterpret_cast<File*>(file);
+        f->real = reinterpret_cast<sqlite3_file*>(f + 1);
+        f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+        const int rc = s_real->xOpen(s_real, name, f->real, flags, out_flags);
+        f->base.pMethods = f->real->pMethods != nullptr ? &k_methods : nullptr;
+        return rc;
+    }
+    static int sync(sqlite3_file* f, int flags) {
+        if (reinterpret_cast<File*>(f)->wal) ++s_wal_syncs;
+        return real(f)->pMethods->xSync(real(f), flags);
+    }
+    static constexpr sqlite3_io_methods k_methods = {
+        3,
+        [](sqlite3_file* f) { return real(f)->pMethods->xClose(real(f)); },
+        [](sqlite3_file* f, void* p, int n, sqlite3_int64 at) { return real(f)->pMethods->xRead(real(f), p, n, at); },
+        [](sqlite3_file* f, const void* p, int n, sqlite3_int64 at) {
+            return real(f)->pMethods->xWrite(real(f), p, n, at);
+        },
+        [](sqlite3_file* f, sqlite3_int64 size) { return real(f)->pMethods->xTruncate(real(f), size); },
+        &sync,
+        [](sqlite3_file* f, sqlite3_int64* size) { return real(f)->pMethods->xFileSize(real(f), size); },
+        [](sqlite3_file* f, int lock) { return real(f)->pMethods->xLock(real(f), lock); },
+        [](sqlite3_file* f, int lock) { return real(f)->pMethods->xUnlock(real(f), lock); },
+        [](sqlite3_file* f, int* out) { return real(f)->pMethods->xCheckReservedLock(real(f), out); },
+        [](sqlite3_file* f, int op, void* arg) { return real(f)->pMethods->xFileControl(real(f), op, arg); },
+        [](sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); },
+        [](sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); },
+        [](sqlite3_file* f, int page, int size, int extend, void volatile** out) {
+            return real(f)->pMethods->xShmMap(real(f), page, size, extend, out);
+        },
+        [](sqlite3_file* f, int offset, int n, int flags) { return real(f)->pMethods->xShmLock(real(f), offset, n, flags); },
+        [](sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); },
+        [](sqlite3_file* f, int remove) { return real(f)->pMethods->xShmUnmap(real(f), remove); },
+        [](sqlite3_file* f, sqlite3_int64 at, int n, void** out) { return real(f)->pMethods->xFetch(real(f), at, n, out); },
+        [](sqlite3_file* f, sqlite3_int64 at, void* p) { return real(f)->pMethods->xUnfetch(real(f), at, p); },
+    };
+    static inline sqlite3_vfs* s_real = nullptr;
+    static inline sqlite3_vfs s_vfs{};
+    static inline std::atomic<int> s_wal_syncs{0};
+};
+
+// The worker deletes SQS messages once their batch is committed, so by default a commit must be
+// on disk when apply() returns: the write-ahead log is synced by every COMMIT. With
+// synchronous=normal it is synced only at checkpoints (none happens in one small batch).
+TEST(SqliteStore, ACommitIsSyncedToDiskBeforeApplyReturnsUnlessToldOtherwise) {
+    ScratchDir dir("mt-sync");
+    WalSyncCounter counter;
+    for (const SqliteSync mode : {SqliteSync::full, SqliteSync::normal}) {
+        dir.reset();
+        SqliteOptions options;
+        options.path = dir.db();
+        options.synchronous = mode;
+        auto store = SqliteStore::open(options);
+        ASSERT_TRUE(store);
+        for (const char* kind : {"send", "delivery"}) {
+            counter.reset();
+            ASSERT_TRUE((*store)->apply(parse_all({fixture(kind)})));
+            if (mode == SqliteSync::full) {
+                EXPECT_GE(counter.wal_syncs(), 1) << kind << ": the commit returned before the log was on disk";
+            } else {
+                EXPECT_EQ(counter.wal_syncs(), 0) << kind;
+            }
+        }
+        store->reset();
+    }
+}
+
 TEST(SqliteStore, UnwritableDatabaseIsAnUnavailableError) {
     ScratchDir dir("mt-ro");
     const std::string path = dir.db();
