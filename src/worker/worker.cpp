@@ -1,5 +1,7 @@
 #include "mailtrack/worker/worker.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cassert>
@@ -10,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "mailtrack/core/status.hpp"
@@ -38,6 +41,9 @@ std::string kind_label(QueueErrorKind kind) {
     std::replace(s.begin(), s.end(), ' ', '_');
     return s;
 }
+
+// Names the calling thread as `top -H`, `ps -L` and debuggers show it (at most 15 bytes).
+void name_this_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
 
 milliseconds next_backoff(milliseconds current, milliseconds initial, milliseconds cap) {
     if (current.count() == 0) return initial;
@@ -695,13 +701,26 @@ util::Result<void> Worker::start() {
     w.by_visibility.resize(w.options.queue_urls.size());
     w.pollers_running = w.options.queue_urls.size() * static_cast<std::size_t>(w.options.concurrency);
     w.committer_running = true;
-    w.threads.emplace_back([&w] { w.run_committer(); });
+    w.threads.emplace_back([&w] {
+        name_this_thread("mt-commit");
+        w.run_committer();
+    });
     // Deletes are as many calls as receives: one acknowledger per four polls keeps them from
     // queueing behind each other (each takes its own entries under the mutex).
     const int acknowledgers = std::max(1, w.options.concurrency / 4);
     for (std::size_t q = 0; q < w.options.queue_urls.size(); ++q) {
-        for (int a = 0; a < acknowledgers; ++a) w.threads.emplace_back([&w, q] { w.run_acknowledger(q); });
-        for (int p = 0; p < w.options.concurrency; ++p) w.threads.emplace_back([&w, q, p] { w.run_poller(q, p); });
+        for (int a = 0; a < acknowledgers; ++a) {
+            w.threads.emplace_back([&w, q] {
+                name_this_thread("mt-ack-" + std::to_string(q));
+                w.run_acknowledger(q);
+            });
+        }
+        for (int p = 0; p < w.options.concurrency; ++p) {
+            w.threads.emplace_back([&w, q, p] {
+                name_this_thread("mt-poll-" + std::to_string(q) + "-" + std::to_string(p));
+                w.run_poller(q, p);
+            });
+        }
     }
     log::info("worker started", {{"queues", static_cast<std::int64_t>(w.options.queue_urls.size())},
                                  {"concurrency", w.options.concurrency},

@@ -5,8 +5,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "event_factory.hpp"
@@ -550,6 +553,31 @@ TEST(Worker, GroupCommitsTheEventsOfManyPollsWithinTheLinger) {
     const auto batches = h.metrics.snapshot().histogram(metric::k_batch_size);
     EXPECT_EQ(batches.count, 1);
     EXPECT_EQ(batches.sum, static_cast<double>(docs.size()));
+}
+
+// Operators tell the worker's threads apart in `top -H` and `ps -L` by their names.
+TEST(Worker, NamesItsThreadsByRole) {
+    Harness h;
+    h.options.concurrency = 4;
+    auto w = h.make_worker();
+    ASSERT_TRUE(w->start());
+    const auto roles = [] {
+        std::map<std::string, int> found;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            if (name.rfind("mt-", 0) == 0) ++found[name.substr(0, name.find('-', 3))];
+        }
+        return found;
+    };
+    // Each thread names itself as it starts.
+    eventually([&] { return roles().size() == 3 && roles()["mt-poll"] == 4; });
+    auto found = roles();
+    stop_gracefully(*w);
+    EXPECT_EQ(found["mt-commit"], 1);
+    EXPECT_EQ(found["mt-ack"], 1);  // one per four polls
+    EXPECT_EQ(found["mt-poll"], 4);
 }
 
 TEST(Worker, ValidatesItsOptions) {
