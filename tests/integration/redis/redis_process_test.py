@@ -30,6 +30,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
 import peers  # noqa: E402
+from queues import stored_events  # noqa: E402
 
 ARGS = None
 TESTDATA = os.path.join(HERE, "..", "..", "testdata", "events")
@@ -190,15 +191,7 @@ class WorkerWithRedisOutage(unittest.TestCase):
         self.db = os.path.join(self.tmp, "worker.db")
 
     def stored_events(self):
-        if not os.path.exists(self.db):
-            return 0
-        con = sqlite3.connect(self.db, timeout=0.1)
-        try:
-            return con.execute("SELECT count(*) FROM events").fetchone()[0]
-        except sqlite3.OperationalError:
-            return None
-        finally:
-            con.close()
+        return stored_events(self.db, when_busy=None)
 
     def test_ingestion_never_pauses_while_redis_is_down(self):
         import boto3

@@ -14,9 +14,9 @@ import sys
 import tempfile
 import time
 import unittest
-from concurrent.futures import ThreadPoolExecutor
 
-import boto3
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from queues import depth, publish_all  # noqa: E402
 
 ARGS = None
 ENDPOINT = os.environ.get("MAILTRACK_TEST_FAUXQS_URL", "")
@@ -33,10 +33,6 @@ def is_running(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
-
-
-def sqs():
-    return boto3.client("sqs", endpoint_url=ENDPOINT, region_name="us-east-1")
 
 
 def mailtrack(*args):
@@ -142,21 +138,11 @@ class WorkersOnMariaDB(unittest.TestCase):
     def publish_all(self, docs=None):
         docs = self.docs if docs is None else docs
         start = time.monotonic()
-        client = sqs()
-        batches = [docs[i:i + 10] for i in range(0, len(docs), 10)]
-
-        def send(batch):
-            r = client.send_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "MessageBody": b}
-                                                                      for i, b in enumerate(batch)])
-            assert not r.get("Failed"), r
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(send, batches))
+        publish_all(self.queue, docs)
         print("published %d messages in %.1f s" % (len(docs), time.monotonic() - start), file=sys.stderr)
 
     def depth(self):
-        a = sqs().get_queue_attributes(QueueUrl=self.queue, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+        return depth(self.queue)
 
     def start_worker(self):
         proc = subprocess.Popen([ARGS.binary, "worker", "--set", "store.backend=mysql", "--set", "store.mysql_url=" + self.url,

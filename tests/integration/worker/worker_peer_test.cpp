@@ -119,31 +119,6 @@ std::vector<std::string> one_of_each_type() {
     return out;
 }
 
-struct Expected {
-    std::vector<std::string> message_ids, addresses;
-    std::int64_t unique_events = 0;
-    store::test::Snapshot state;
-};
-
-Expected expected_of(const std::vector<std::string>& docs) {
-    Expected x;
-    auto events = store::test::parse_all(docs);
-    std::set<std::string> ids, addresses;
-    std::set<core::EventId> unique;
-    for (const auto& e : events) {
-        ids.insert(e.mail.message_id);
-        for (const auto& d : e.mail.destination) addresses.insert(d);
-        unique.insert(e.id);
-    }
-    x.message_ids.assign(ids.begin(), ids.end());
-    x.addresses.assign(addresses.begin(), addresses.end());
-    x.unique_events = static_cast<std::int64_t>(unique.size());
-    auto s = store::test::memory_store();
-    EXPECT_TRUE(s->apply(events));
-    x.state = store::test::snapshot(*s, x.message_ids, x.addresses);
-    return x;
-}
-
 std::int64_t stored_events(store::Store& s) {
     auto info = s.info();
     return info ? info->events : -1;
@@ -164,7 +139,7 @@ protected:
 // applied once, the store ends as a clean ingest of the events would leave it, the queue empties.
 TEST_P(WorkerPeer, EveryEventTypeFromSnsEnvelopedAndRawIsAppliedOnce) {
     const auto docs = one_of_each_type();
-    const Expected expected = expected_of(docs);
+    const store::test::Reference expected = store::test::reference_of(docs);
     for (const bool raw : {false, true}) {
         SCOPED_TRACE(raw ? "raw delivery" : "SNS envelope");
         const auto p = stack.pipeline(raw);
@@ -208,7 +183,7 @@ TEST_P(WorkerPeer, MessageReceivedTwiceAfterVisibilityExpiryIsAppliedOnce) {
         ASSERT_TRUE(store->apply(store::test::parse_all(bodies)));
     }
     ASSERT_EQ(seen.size(), docs.size());
-    const Expected expected = expected_of(docs);
+    const store::test::Reference expected = store::test::reference_of(docs);
     ASSERT_EQ(stored_events(*store), expected.unique_events);
     std::this_thread::sleep_for(1100ms);  // visibility lapses
 
@@ -251,7 +226,7 @@ TEST(WorkerFauxqs, PoisonGoesToTheDeadLetterQueueWithItsReasonAndCanBeRedriven) 
     EXPECT_TRUE(run.until(stack.queue, *store, [&] {
         return run.total(worker::metric::k_deleted) >= static_cast<std::int64_t>(good.size()) + n_poison;
     }));
-    const Expected expected = expected_of(good);
+    const store::test::Reference expected = store::test::reference_of(good);
     EXPECT_EQ(stored_events(*store), expected.unique_events);
     EXPECT_EQ(store::test::snapshot(*store, expected.message_ids, expected.addresses), expected.state);
     EXPECT_EQ(run.total(worker::metric::k_dead_lettered), n_poison);

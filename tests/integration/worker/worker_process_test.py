@@ -14,16 +14,12 @@ import tempfile
 import time
 import tomllib
 import unittest
-from concurrent.futures import ThreadPoolExecutor
 
-import boto3
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from queues import depth, publish_all, sqs, stored_events  # noqa: E402
 
 ARGS = None
 ENDPOINT = os.environ.get("MAILTRACK_TEST_FAUXQS_URL", "")
-
-
-def sqs():
-    return boto3.client("sqs", endpoint_url=ENDPOINT, region_name="us-east-1")
 
 
 def mailtrack(*args, check=True):
@@ -77,21 +73,10 @@ class WorkerProcesses(unittest.TestCase):
         self.db = os.path.join(self.tmp.name, name + ".db")
 
     def publish_all(self, docs=None):
-        client = sqs()
-        docs = self.docs if docs is None else docs
-        batches = [docs[i:i + 10] for i in range(0, len(docs), 10)]
-
-        def send(batch):
-            r = client.send_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "MessageBody": b}
-                                                                      for i, b in enumerate(batch)])
-            assert not r.get("Failed"), r
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(send, batches))
+        publish_all(self.queue, self.docs if docs is None else docs)
 
     def depth(self):
-        a = sqs().get_queue_attributes(QueueUrl=self.queue, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+        return depth(self.queue)
 
     def start_worker(self, *extra, stdout=subprocess.DEVNULL):
         return subprocess.Popen([ARGS.binary, "worker", "--db", self.db, "--set", "worker.queue_urls=" + self.queue,
@@ -107,15 +92,7 @@ class WorkerProcesses(unittest.TestCase):
         return out, err
 
     def stored_events(self):
-        if not os.path.exists(self.db):
-            return 0
-        con = sqlite3.connect(self.db, timeout=0.1)
-        try:
-            return con.execute("SELECT count(*) FROM events").fetchone()[0]
-        except sqlite3.OperationalError:
-            return 0
-        finally:
-            con.close()
+        return stored_events(self.db)
 
     def wait_drained(self, timeout=60):
         deadline = time.monotonic() + timeout

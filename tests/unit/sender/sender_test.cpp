@@ -13,6 +13,7 @@
 #include "mailtrack/store/sqlite_store.hpp"
 
 #include "event_factory.hpp"
+#include "store/store_test_support.hpp"
 
 namespace mailtrack::sender {
 namespace {
@@ -70,42 +71,14 @@ std::string tag(const aws::SendEmailRequest& r, std::string_view name) {
 }
 
 // Forwards to a real store, except that recording SES's answer can be made to fail.
-class CrashingStore final : public store::Store {
+class CrashingStore final : public store::test::ForwardingStore {
 public:
-    explicit CrashingStore(store::Store& inner) : m_inner(inner) {}
+    using ForwardingStore::ForwardingStore;
     bool fail_accept = true;
-    util::Result<store::ApplyResult> apply(std::span<const core::SesEvent> e) override { return m_inner.apply(e); }
-    util::Result<std::optional<store::MessageView>> message(std::string_view id, bool raw) override {
-        return m_inner.message(id, raw);
-    }
-    util::Result<std::vector<core::RecipientState>> recipients(const store::RecipientFilter& f) override {
-        return m_inner.recipients(f);
-    }
-    util::Result<store::DeliveryCounts> counts(std::optional<util::UnixMillis> s) override { return m_inner.counts(s); }
-    util::Result<store::StoreInfo> info() override { return m_inner.info(); }
-    util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
-    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {
-        return m_inner.suppression(a);
-    }
-    util::Result<void> suppress(const core::Suppression& e) override { return m_inner.suppress(e); }
-    util::Result<bool> unsuppress(std::string_view a) override { return m_inner.unsuppress(a); }
-    util::Result<std::int64_t> soft_bounces(std::string_view a) override { return m_inner.soft_bounces(a); }
-    util::Result<store::SendClaim> begin_send(const store::SendRecord& d) override { return m_inner.begin_send(d); }
-    util::Result<void> retry_send(std::string_view id, util::UnixMillis at) override {
-        return m_inner.retry_send(id, at);
-    }
     util::Result<void> send_accepted(std::string_view id, std::string_view mid, util::UnixMillis at) override {
         if (fail_accept) return util::fail(util::ErrorKind::storage_unavailable, "simulated crash before recording");
-        return m_inner.send_accepted(id, mid, at);
+        return ForwardingStore::send_accepted(id, mid, at);
     }
-    util::Result<void> send_failed(std::string_view id, std::string_view c, std::string_view m,
-                                   util::UnixMillis at) override {
-        return m_inner.send_failed(id, c, m, at);
-    }
-    util::Result<std::optional<store::SendRecord>> send(std::string_view id) override { return m_inner.send(id); }
-
-private:
-    store::Store& m_inner;
 };
 
 class SenderTest : public ::testing::Test {

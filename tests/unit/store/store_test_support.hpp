@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,5 +104,72 @@ inline Snapshot snapshot(Store& s, const std::vector<std::string>& message_ids, 
     }
     return out;
 }
+
+// What a clean, single apply of `docs` leaves in a store: the state a worker (or several, in
+// any order, with duplicates) must end in.
+struct Reference {
+    std::vector<std::string> message_ids;
+    std::vector<std::string> addresses;
+    std::int64_t unique_events = 0;
+    Snapshot state;
+};
+
+inline Reference reference_of(const std::vector<std::string>& docs) {
+    Reference ref;
+    auto events = parse_all(docs);
+    std::set<std::string> ids, addresses;
+    std::set<core::EventId> unique;
+    for (const auto& e : events) {
+        ids.insert(e.mail.message_id);
+        for (const auto& d : e.mail.destination) addresses.insert(d);
+        unique.insert(e.id);
+    }
+    ref.message_ids.assign(ids.begin(), ids.end());
+    ref.addresses.assign(addresses.begin(), addresses.end());
+    ref.unique_events = static_cast<std::int64_t>(unique.size());
+    auto s = memory_store();
+    EXPECT_TRUE(s->apply(events));
+    ref.state = snapshot(*s, ref.message_ids, ref.addresses);
+    return ref;
+}
+
+// A store that passes every call to another: tests derive from it and override the calls
+// they make fail, wait or count.
+class ForwardingStore : public Store {
+public:
+    explicit ForwardingStore(Store& inner) : m_inner(inner) {}
+
+    util::Result<ApplyResult> apply(std::span<const core::SesEvent> events) override { return m_inner.apply(events); }
+    util::Result<std::optional<MessageView>> message(std::string_view id, bool raw) override {
+        return m_inner.message(id, raw);
+    }
+    util::Result<std::vector<core::RecipientState>> recipients(const RecipientFilter& f) override {
+        return m_inner.recipients(f);
+    }
+    util::Result<DeliveryCounts> counts(std::optional<util::UnixMillis> since) override { return m_inner.counts(since); }
+    util::Result<StoreInfo> info() override { return m_inner.info(); }
+    util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
+    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {
+        return m_inner.suppression(a);
+    }
+    util::Result<void> suppress(const core::Suppression& e) override { return m_inner.suppress(e); }
+    util::Result<bool> unsuppress(std::string_view a) override { return m_inner.unsuppress(a); }
+    util::Result<std::int64_t> soft_bounces(std::string_view a) override { return m_inner.soft_bounces(a); }
+    util::Result<SendClaim> begin_send(const SendRecord& d) override { return m_inner.begin_send(d); }
+    util::Result<void> retry_send(std::string_view id, util::UnixMillis at) override {
+        return m_inner.retry_send(id, at);
+    }
+    util::Result<void> send_accepted(std::string_view id, std::string_view mid, util::UnixMillis at) override {
+        return m_inner.send_accepted(id, mid, at);
+    }
+    util::Result<void> send_failed(std::string_view id, std::string_view code, std::string_view message,
+                                   util::UnixMillis at) override {
+        return m_inner.send_failed(id, code, message, at);
+    }
+    util::Result<std::optional<SendRecord>> send(std::string_view id) override { return m_inner.send(id); }
+
+private:
+    Store& m_inner;
+};
 
 }  // namespace mailtrack::store::test

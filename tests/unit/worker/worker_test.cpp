@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -22,6 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 using store::test::memory_store;
 using store::test::parse_all;
+using store::test::Reference;
+using store::test::reference_of;
 using store::test::snapshot;
 using store::test::Snapshot;
 using test::MemoryQueue;
@@ -63,9 +64,9 @@ private:
 };
 
 // A real SqliteStore with an outage switch and a gate that holds apply() until opened.
-class TestStore final : public store::Store {
+class TestStore final : public store::test::ForwardingStore {
 public:
-    explicit TestStore(store::Store& inner) : m_inner(inner) {}
+    using ForwardingStore::ForwardingStore;
 
     std::atomic<bool> unavailable{false};
     std::atomic<int> applies{0};
@@ -93,61 +94,17 @@ public:
         }
         if (unavailable_after.load() >= 0 && applies.load() >= unavailable_after.load()) unavailable = true;
         if (unavailable.load()) return util::fail(util::ErrorKind::storage_unavailable, "database is locked (test)");
-        auto r = m_inner.apply(events);
+        auto r = ForwardingStore::apply(events);
         if (r) ++applies;
         return r;
     }
-    util::Result<std::optional<store::MessageView>> message(std::string_view id, bool raw) override {
-        return m_inner.message(id, raw);
-    }
-    util::Result<std::vector<core::RecipientState>> recipients(const store::RecipientFilter& f) override {
-        return m_inner.recipients(f);
-    }
-    util::Result<store::DeliveryCounts> counts(std::optional<util::UnixMillis> since) override {
-        return m_inner.counts(since);
-    }
-    util::Result<store::StoreInfo> info() override { return m_inner.info(); }
-    util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
-    util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {
-        return m_inner.suppression(a);
-    }
-    util::Result<void> suppress(const core::Suppression& e) override { return m_inner.suppress(e); }
-    util::Result<bool> unsuppress(std::string_view a) override { return m_inner.unsuppress(a); }
-    util::Result<std::int64_t> soft_bounces(std::string_view a) override { return m_inner.soft_bounces(a); }
 
 private:
-    store::Store& m_inner;
     std::mutex m_mutex;
     std::condition_variable m_cv;
     bool m_gate_open = true;
 };
 
-// What a clean, single ingest of `docs` leaves in a store, to compare a worker's result with.
-struct Reference {
-    std::vector<std::string> message_ids;
-    std::vector<std::string> addresses;
-    std::int64_t unique_events = 0;
-    Snapshot state;
-};
-
-Reference reference_of(const std::vector<std::string>& docs) {
-    Reference ref;
-    auto events = parse_all(docs);
-    std::set<std::string> ids, addresses;
-    std::set<core::EventId> unique;
-    for (const auto& e : events) {
-        ids.insert(e.mail.message_id);
-        for (const auto& d : e.mail.destination) addresses.insert(d);
-        unique.insert(e.id);
-    }
-    ref.message_ids.assign(ids.begin(), ids.end());
-    ref.addresses.assign(addresses.begin(), addresses.end());
-    ref.unique_events = static_cast<std::int64_t>(unique.size());
-    auto s = memory_store();
-    EXPECT_TRUE(s->apply(events));
-    ref.state = snapshot(*s, ref.message_ids, ref.addresses);
-    return ref;
-}
 
 std::int64_t stored_events(store::Store& s) {
     auto info = s.info();
