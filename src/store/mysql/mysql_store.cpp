@@ -643,6 +643,7 @@ std::string upsert_tail(std::span<const Column> columns) { return " ON DUPLICATE
 struct MysqlStore::Impl {
     MysqlOptions options;
     int version = 0;
+    std::optional<std::string> durability_warning;  // see MysqlStore::durability_warning()
     std::atomic<std::int64_t> retries{0};
 
     std::mutex mutex;
@@ -909,6 +910,7 @@ MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 MysqlStore::~MysqlStore() = default;
 
 int MysqlStore::schema_version() const { return m_impl->version; }
+const std::optional<std::string>& MysqlStore::durability_warning() const { return m_impl->durability_warning; }
 std::int64_t MysqlStore::transaction_retries() const { return m_impl->retries.load(std::memory_order_relaxed); }
 
 Result<std::unique_ptr<MysqlStore>> MysqlStore::open(const MysqlOptions& options) {
@@ -934,6 +936,18 @@ Result<std::unique_ptr<MysqlStore>> MysqlStore::open(const MysqlOptions& options
             return util::Unexpected(std::move(r).error());
         }
         if (auto r = impl->migrate(**c); !r) return util::Unexpected(std::move(r).error());
+        // The worker deletes SQS messages once their batch commits: a server that does not flush
+        // its redo log at each commit can lose those commits in a crash. Said once, at open.
+        auto flush = (*c)->select("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit", "reading the commit durability");
+        if (!flush) return util::Unexpected(std::move(flush).error());
+        if (flush->next()) {
+            if (const std::int64_t v = flush->int64(); v != 1) {
+                impl->durability_warning = "innodb_flush_log_at_trx_commit is " + std::to_string(v) +
+                                           ", not 1: a server crash or power loss can lose committed events whose "
+                                           "SQS messages the worker has already deleted";
+                util::log::warn("mysql: commits are not durable", {{"detail", *impl->durability_warning}});
+            }
+        }
         std::lock_guard lock(impl->mutex);
         impl->idle.push_back(std::move(*c));
         impl->open_connections = 1;

@@ -34,6 +34,47 @@ const std::vector<std::string> k_addresses = {"a@x.io", "B@x.io", "c@y.org", "d@
 
 // Few messages and few distinct timestamps: writers collide on the same rows and the joins'
 // tie-breaks decide often.
+// A plain client connection beside the store, for what a test does behind its back.
+class RawConnection {
+public:
+    RawConnection(const MysqlOptions& o, const std::string& database) : m_db(mysql_init(nullptr)) {
+        if (mysql_real_connect(m_db, o.host.c_str(), o.user.c_str(), o.password.c_str(), database.c_str(), o.port,
+                               nullptr, 0) == nullptr) {
+            m_connect_error = mysql_error(m_db);
+        }
+    }
+    ~RawConnection() { mysql_close(m_db); }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    // Empty once connected, else the client library's reason.
+    const std::string& connect_error() const { return m_connect_error; }
+    // Runs one statement: empty on success, else the server's error.
+    std::string query(const std::string& sql) {
+        const int rc = mysql_query(m_db, sql.c_str());
+        if (MYSQL_RES* res = mysql_store_result(m_db)) mysql_free_result(res);
+        return rc == 0 ? std::string() : std::string(mysql_error(m_db));
+    }
+    // The first column of every row a query returns (SQL NULL as ""); empty after an error,
+    // which is recorded as a test failure.
+    std::vector<std::string> column(const std::string& sql) {
+        std::vector<std::string> out;
+        if (mysql_query(m_db, sql.c_str()) != 0) {
+            ADD_FAILURE() << sql << ": " << mysql_error(m_db);
+            return out;
+        }
+        MYSQL_RES* res = mysql_store_result(m_db);
+        if (res == nullptr) return out;
+        while (MYSQL_ROW row = mysql_fetch_row(res)) out.emplace_back(row[0] != nullptr ? row[0] : "");
+        mysql_free_result(res);
+        return out;
+    }
+
+private:
+    MYSQL* m_db;
+    std::string m_connect_error;
+};
+
 std::vector<std::string> contended_events(std::size_t count, std::uint32_t seed, std::vector<std::string>& message_ids) {
     std::mt19937 rng(seed);
     message_ids.clear();
@@ -142,16 +183,9 @@ TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
     const auto admin_opts = test::mysql_options(database);
     auto admin_store = MysqlStore::open(admin_opts);  // creates and migrates the database
     ASSERT_TRUE(admin_store) << admin_store.error().describe();
-    MYSQL* admin = mysql_init(nullptr);
-    ASSERT_NE(mysql_real_connect(admin, admin_opts.host.c_str(), admin_opts.user.c_str(), admin_opts.password.c_str(),
-                                 database.c_str(), admin_opts.port, nullptr, 0),
-              nullptr)
-        << mysql_error(admin);
-    auto q = [&](const std::string& sql) {
-        const int rc = mysql_query(admin, sql.c_str());
-        if (MYSQL_RES* res = mysql_store_result(admin)) mysql_free_result(res);
-        return rc == 0 ? std::string() : std::string(mysql_error(admin));
-    };
+    RawConnection admin(admin_opts, database);
+    ASSERT_EQ(admin.connect_error(), "");
+    auto q = [&](const std::string& sql) { return admin.query(sql); };
     const std::string user = "rot_" + database;
     ASSERT_EQ(q("CREATE USER '" + user + "'@'127.0.0.1' IDENTIFIED BY 'pw-1'"), "");
     ASSERT_EQ(q("GRANT ALL ON `" + database + "`.* TO '" + user + "'@'127.0.0.1'"), "");
@@ -178,12 +212,7 @@ TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
     ASSERT_EQ(q("ALTER USER '" + user + "'@'127.0.0.1' IDENTIFIED BY 'pw-2'"), "");
     secret = "pw-2";
     {
-        ASSERT_EQ(mysql_query(admin, ("SELECT id FROM information_schema.processlist WHERE user = '" + user + "'").c_str()), 0);
-        MYSQL_RES* res = mysql_store_result(admin);
-        ASSERT_NE(res, nullptr);
-        std::vector<std::string> ids;
-        while (MYSQL_ROW row = mysql_fetch_row(res)) ids.emplace_back(row[0]);
-        mysql_free_result(res);
+        const auto ids = admin.column("SELECT id FROM information_schema.processlist WHERE user = '" + user + "'");
         ASSERT_FALSE(ids.empty());
         for (const auto& id : ids) EXPECT_EQ(q("KILL CONNECTION " + id), "");
     }
@@ -205,12 +234,39 @@ TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
     auto refused = MysqlStore::open(stale);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("Access denied"), std::string::npos) << refused.error().describe();
-    mysql_close(admin);
 }
 
 // A deadlock made on purpose: another transaction holds the message row and then inserts the
 // event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
 // store's -- which must restart by itself and succeed once the other one is gone.
+// The worker deletes SQS messages once their batch commits, so a server that does not make
+// each commit durable is worth a warning: the store says so at open (and logs it).
+TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
+    const std::string database = test::fresh_database_name();
+    const auto opts = test::mysql_options(database);
+    auto first = MysqlStore::open(opts);  // creates the database
+    ASSERT_TRUE(first) << first.error().describe();
+    RawConnection admin(opts, database);
+    ASSERT_EQ(admin.connect_error(), "");
+    const auto before = admin.column("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit");
+    ASSERT_EQ(before.size(), 1u);
+    for (const char* value : {"2", "1"}) {
+        ASSERT_EQ(admin.query(std::string("SET GLOBAL innodb_flush_log_at_trx_commit = ") + value), "");
+        auto store = MysqlStore::open(opts);
+        ASSERT_TRUE(store) << store.error().describe();
+        if (std::string(value) == "1") {
+            EXPECT_FALSE((*store)->durability_warning().has_value()) << *(*store)->durability_warning();
+        } else {
+            ASSERT_TRUE((*store)->durability_warning().has_value());
+            EXPECT_NE((*store)->durability_warning()->find("innodb_flush_log_at_trx_commit is 2, not 1"),
+                      std::string::npos)
+                << *(*store)->durability_warning();
+        }
+    }
+    // The test server's own setting (peers.py starts it with 2, for speed) is put back.
+    EXPECT_EQ(admin.query("SET GLOBAL innodb_flush_log_at_trx_commit = " + before.front()), "");
+}
+
 TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
     const std::string database = test::fresh_database_name();
     const auto opts = test::mysql_options(database);
@@ -221,16 +277,9 @@ TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
     ASSERT_TRUE((*store)->apply(events.first));
     ASSERT_EQ(delivery.size(), 1u);
 
-    MYSQL* raw = mysql_init(nullptr);
-    ASSERT_NE(mysql_real_connect(raw, opts.host.c_str(), opts.user.c_str(), opts.password.c_str(), database.c_str(),
-                                 opts.port, nullptr, 0),
-              nullptr)
-        << mysql_error(raw);
-    auto q = [&](const std::string& sql) {
-        const int rc = mysql_query(raw, sql.c_str());
-        if (MYSQL_RES* res = mysql_store_result(raw)) mysql_free_result(res);
-        return rc == 0 ? std::string() : std::string(mysql_error(raw));
-    };
+    auto raw = std::make_unique<RawConnection>(opts, database);
+    ASSERT_EQ(raw->connect_error(), "");
+    auto q = [&](const std::string& sql) { return raw->query(sql); };
     ASSERT_EQ(q("START TRANSACTION"), "");
     // The bigger transaction (InnoDB picks the smaller one as the victim).
     std::string many = "INSERT INTO address_stats (address, soft_bounces) VALUES ";
@@ -254,7 +303,7 @@ TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ASSERT_EQ(q("ROLLBACK"), "");
     writer.join();
-    mysql_close(raw);
+    raw.reset();
 
     ASSERT_TRUE(applied) << applied.error().describe();
     EXPECT_EQ(applied->applied, 1);
