@@ -937,10 +937,12 @@ Result<std::unique_ptr<MysqlStore>> MysqlStore::open(const MysqlOptions& options
         }
         if (auto r = impl->migrate(**c); !r) return util::Unexpected(std::move(r).error());
         // The worker deletes SQS messages once their batch commits: a server that does not flush
-        // its redo log at each commit can lose those commits in a crash. Said once, at open.
+        // its redo log at each commit can lose those commits in a crash. Said once, at open; a
+        // server without the variable (not InnoDB) is not refused for it.
         auto flush = (*c)->select("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit", "reading the commit durability");
-        if (!flush) return util::Unexpected(std::move(flush).error());
-        if (flush->next()) {
+        if (!flush) {
+            util::log::info("mysql: commit durability not checked", {{"error", flush.error().describe()}});
+        } else if (flush->next()) {
             if (const std::int64_t v = flush->int64(); v != 1) {
                 impl->durability_warning = "innodb_flush_log_at_trx_commit is " + std::to_string(v) +
                                            ", not 1: a server crash or power loss can lose committed events whose "

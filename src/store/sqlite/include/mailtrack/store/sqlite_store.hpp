@@ -26,8 +26,8 @@ struct SqliteOptions {
     SqliteSync synchronous = SqliteSync::full;
 };
 
-// The embedded store: SQLite in WAL mode (synchronous=FULL unless told otherwise). Raw SES JSON is archived
-// per apply() batch as one zstd frame, which is what keeps archiving cheap.
+// The embedded store: SQLite in WAL mode (synchronous=FULL unless told otherwise). Raw SES JSON
+// is archived per apply() batch as one zstd frame, which is what keeps archiving cheap.
 class SqliteStore final : public Store {
 public:
     // Opens (creating if needed) and migrates the database.
