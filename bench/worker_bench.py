@@ -16,9 +16,7 @@
 4. publish -> commit latency: Send events published one at a time through SNS at a steady rate,
    stamped with their publish time, so the worker's event-age histogram (--metrics-file) is
    commit time minus publish time.
-Steps 2 and 3 run --rounds times, each time in two CPU placements (--placement both): "shared",
-every process free to run on every CPU, and "split", the emulator's event-loop thread alone on one
-CPU and everything else on the others (see place()). Prints one JSON object. Never asserts on speed."""
+Prints one JSON object. Never asserts on speed."""
 import argparse
 import json
 import os
@@ -134,70 +132,6 @@ def finish(proc):
     return text, proc.returncode, usage, peak[0]
 
 
-ALL_CPUS = os.sched_getaffinity(0)  # the CPUs this benchmark may use, read before any placement
-
-
-def split_cpus():
-    """(the emulator's CPU, the others)."""
-    cpus = sorted(ALL_CPUS)
-    if len(cpus) < 2:
-        raise SystemExit("--placement split needs at least two CPUs")
-    return {cpus[0]}, set(cpus[1:])
-
-
-def place(emulator, placement):
-    """Puts the emulator's event-loop thread (its main thread, which serves every request) on a
-    CPU of its own and everything else (its helper threads, this harness and what it starts) on
-    the other CPUs, as a real SQS endpoint never shares the worker's CPUs; "shared" undoes it."""
-    own, rest = split_cpus() if placement == "split" else (ALL_CPUS, ALL_CPUS)
-    for tid in os.listdir("/proc/%d/task" % emulator):
-        try:
-            os.sched_setaffinity(int(tid), own if int(tid) == emulator else rest)
-        except OSError:
-            pass  # a thread that has just ended
-    os.sched_setaffinity(0, rest)
-
-
-def ceiling_and_drain(a, docs, setup, emulator, tmp, name, placement):
-    """One ceiling phase and one drain phase with the given CPU placement (see place())."""
-    one = {}
-    queue = setup("bench-%s-ceiling" % name)["queue_url"]
-    one["load_seconds"] = load(queue, docs)
-    place(emulator, placement)
-    cpu0 = cpu_seconds(emulator)
-    ceiling = json.loads(subprocess.run([a.ceiling, ENDPOINT, queue, str(a.concurrency), str(len(docs))],
-                                        capture_output=True, text=True, check=True).stdout)
-    one["ceiling_per_second"] = ceiling["per_second"]
-    one["ceiling_calls_per_1k"] = 1000.0 * ceiling["calls"] / max(1, ceiling["deleted"])
-    for k in ("receive_errors", "empty_receives", "delete_failures"):
-        one["ceiling_" + k] = ceiling.get(k)
-    one["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
-    place(emulator, "shared")  # loading is not timed, and is quicker on every CPU
-
-    queue = setup("bench-%s-worker" % name)["queue_url"]
-    load(queue, docs)
-    place(emulator, placement)
-    cpu0 = cpu_seconds(emulator)
-    start = time.monotonic()
-    w = run_worker(a, queue, os.path.join(tmp, "bench-%s.db" % name), len(docs), os.path.join(tmp, "drain.prom"))
-    stats, exit_code, usage, peak_kb = finish(w)
-    drain = time.monotonic() - start
-    place(emulator, "shared")
-    one["worker_exit"] = exit_code
-    one["worker_seconds"] = drain
-    one["worker_per_second"] = len(docs) / drain
-    one["ratio_worker_to_ceiling"] = one["worker_per_second"] / one["ceiling_per_second"]
-    one["worker_cpu_us_per_event"] = 1e6 * (usage.ru_utime + usage.ru_stime) / len(docs)
-    one["worker_peak_rss_mb"] = peak_kb / 1024.0
-    one["drain_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
-    last = stats.strip().splitlines()[-1] if stats.strip() else ""
-    m = re.search(r"sqs calls/1k events (\d+)", last)
-    one["worker_sqs_calls_per_1k"] = int(m.group(1)) if m else None
-    one["worker_summary"] = last
-    one["load_average"] = os.getloadavg()[0]
-    return one
-
-
 def restamped(wrapped, now_ms):
     """The SES event inside an SNS envelope, its timestamps set to now (publish time)."""
     ses = json.loads(json.loads(wrapped)["Message"])
@@ -217,8 +151,6 @@ def main():
     ap.add_argument("--events", type=int, default=50000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=1, help="ceiling + drain pairs; medians are reported")
-    ap.add_argument("--placement", choices=["shared", "split", "both"], default="both",
-                    help="CPU placement of each ceiling + drain pair (see place()); both: one pair of each per round")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a worker setting (repeatable)")
     ap.add_argument("--latency-events", type=int, default=3000, help="events published one by one through SNS")
     ap.add_argument("--latency-rate", type=float, default=200.0, help="SNS publishes per second in the latency phase")
@@ -239,17 +171,44 @@ def main():
     # process start until it has deleted every event and exited. Each phase has a queue of its
     # own: the emulator keeps serving a long poll whose client has gone (until its 20 s wait
     # ends), and such a poll would take ten messages of the next load out of sight.
-    placements = ["shared", "split"] if a.placement == "both" else [a.placement]
     rounds = []
     for r in range(a.rounds):
-        rounds.append({p: ceiling_and_drain(a, docs, setup, emulator, tmp, "%d-%s" % (r, p), p) for p in placements})
-    for p in placements:
-        summary = {}
-        for key in rounds[0][p]:
-            if key != "worker_summary":
-                summary[key] = statistics.median(one[p][key] for one in rounds)
-        summary["worker_peak_rss_mb"] = max(one[p]["worker_peak_rss_mb"] for one in rounds)
-        out[p] = summary
+        one = {}
+        queue = setup("bench-%d-ceiling" % r)["queue_url"]
+        one["load_seconds"] = load(queue, docs)
+        cpu0 = cpu_seconds(emulator)
+        ceiling = json.loads(subprocess.run([a.ceiling, ENDPOINT, queue, str(a.concurrency), str(len(docs))],
+                                            capture_output=True, text=True, check=True).stdout)
+        one["ceiling_per_second"] = ceiling["per_second"]
+        one["ceiling_calls_per_1k"] = 1000.0 * ceiling["calls"] / max(1, ceiling["deleted"])
+        for k in ("receive_errors", "empty_receives", "delete_failures"):
+            one["ceiling_" + k] = ceiling.get(k)
+        one["ceiling_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
+
+        queue = setup("bench-%d-worker" % r)["queue_url"]
+        load(queue, docs)
+        cpu0 = cpu_seconds(emulator)
+        start = time.monotonic()
+        w = run_worker(a, queue, os.path.join(tmp, "bench-%d.db" % r), len(docs), os.path.join(tmp, "drain.prom"))
+        stats, exit_code, usage, peak_kb = finish(w)
+        drain = time.monotonic() - start
+        one["worker_exit"] = exit_code
+        one["worker_seconds"] = drain
+        one["worker_per_second"] = len(docs) / drain
+        one["ratio_worker_to_ceiling"] = one["worker_per_second"] / one["ceiling_per_second"]
+        one["worker_cpu_us_per_event"] = 1e6 * (usage.ru_utime + usage.ru_stime) / len(docs)
+        one["worker_peak_rss_mb"] = peak_kb / 1024.0
+        one["drain_emulator_cpu_us_per_event"] = 1e6 * (cpu_seconds(emulator) - cpu0) / len(docs)
+        last = stats.strip().splitlines()[-1] if stats.strip() else ""
+        m = re.search(r"sqs calls/1k events (\d+)", last)
+        one["worker_sqs_calls_per_1k"] = int(m.group(1)) if m else None
+        one["worker_summary"] = last
+        one["load_average"] = os.getloadavg()[0]
+        rounds.append(one)
+    for key in rounds[0]:
+        if key != "worker_summary":
+            out[key] = statistics.median(r[key] for r in rounds) if len(rounds) > 1 else rounds[0][key]
+    out["worker_peak_rss_mb"] = max(r["worker_peak_rss_mb"] for r in rounds)
     out["rounds"] = rounds
 
     # 3. Publish -> commit latency: events published through SNS one at a time at a steady rate,
