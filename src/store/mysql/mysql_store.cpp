@@ -937,16 +937,27 @@ Result<std::unique_ptr<MysqlStore>> MysqlStore::open(const MysqlOptions& options
         }
         if (auto r = impl->migrate(**c); !r) return util::Unexpected(std::move(r).error());
         // The worker deletes SQS messages once their batch commits: a server that does not flush
-        // its redo log at each commit can lose those commits in a crash. Said once, at open; a
-        // server without the variable (not InnoDB) is not refused for it.
-        auto flush = (*c)->select("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit", "reading the commit durability");
-        if (!flush) {
-            util::log::info("mysql: commit durability not checked", {{"error", flush.error().describe()}});
-        } else if (flush->next()) {
-            if (const std::int64_t v = flush->int64(); v != 1) {
-                impl->durability_warning = "innodb_flush_log_at_trx_commit is " + std::to_string(v) +
-                                           ", not 1: a server crash or power loss can lose committed events whose "
-                                           "SQS messages the worker has already deleted";
+        // its redo log at each commit, or (with the binary log on) does not sync the binary log
+        // at each commit, can lose those commits in a crash. Said once, at open; a server without
+        // the variables (not InnoDB) is not refused for it.
+        auto vars = (*c)->select("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.log_bin, @@GLOBAL.sync_binlog",
+                                 "reading the commit durability settings");
+        if (!vars) {
+            util::log::info("mysql: commit durability not checked", {{"error", vars.error().describe()}});
+        } else if (vars->next()) {
+            const std::int64_t flush = vars->int64();
+            const std::int64_t log_bin = vars->int64();
+            const std::int64_t sync_binlog = vars->int64();
+            std::string why;
+            if (flush != 1) why = "innodb_flush_log_at_trx_commit is " + std::to_string(flush) + ", not 1";
+            if (log_bin != 0 && sync_binlog != 1) {
+                why += (why.empty() ? "" : "; ") + std::string("sync_binlog is ") + std::to_string(sync_binlog) +
+                       ", not 1, with the binary log on";
+            }
+            if (!why.empty()) {
+                impl->durability_warning = why +
+                                           ": a server crash or power loss can lose committed events whose SQS "
+                                           "messages the worker has already deleted";
                 util::log::warn("mysql: commits are not durable", {{"detail", *impl->durability_warning}});
             }
         }

@@ -240,7 +240,8 @@ TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
 // event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
 // store's -- which must restart by itself and succeed once the other one is gone.
 // The worker deletes SQS messages once their batch commits, so a server that does not make
-// each commit durable is worth a warning: the store says so at open (and logs it).
+// each commit durable is worth a warning: the store says so at open (and logs it). With the
+// binary log on, a commit is durable only when both the redo log and the binary log are synced.
 TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
     const std::string database = test::fresh_database_name();
     const auto opts = test::mysql_options(database);
@@ -248,23 +249,36 @@ TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
     ASSERT_TRUE(first) << first.error().describe();
     RawConnection admin(opts, database);
     ASSERT_EQ(admin.connect_error(), "");
-    const auto before = admin.column("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit");
-    ASSERT_EQ(before.size(), 1u);
-    for (const char* value : {"2", "1"}) {
-        ASSERT_EQ(admin.query(std::string("SET GLOBAL innodb_flush_log_at_trx_commit = ") + value), "");
+    ASSERT_EQ(admin.column("SELECT @@GLOBAL.log_bin"), std::vector<std::string>{"1"})
+        << "the test server runs without the binary log (peers.py starts it with --log-bin)";
+    const auto flush_before = admin.column("SELECT @@GLOBAL.innodb_flush_log_at_trx_commit");
+    const auto sync_before = admin.column("SELECT @@GLOBAL.sync_binlog");
+    ASSERT_EQ(flush_before.size(), 1u);
+    ASSERT_EQ(sync_before.size(), 1u);
+    struct Case {
+        const char* flush;
+        const char* sync_binlog;
+        const char* expected;  // part of the warning, or nullptr for none
+    };
+    for (const Case& c : {Case{"2", "1", "innodb_flush_log_at_trx_commit is 2, not 1"},
+                          Case{"1", "0", "sync_binlog is 0, not 1, with the binary log on"},
+                          Case{"1", "1", nullptr}}) {
+        SCOPED_TRACE(std::string("flush ") + c.flush + ", sync_binlog " + c.sync_binlog);
+        ASSERT_EQ(admin.query(std::string("SET GLOBAL innodb_flush_log_at_trx_commit = ") + c.flush), "");
+        ASSERT_EQ(admin.query(std::string("SET GLOBAL sync_binlog = ") + c.sync_binlog), "");
         auto store = MysqlStore::open(opts);
         ASSERT_TRUE(store) << store.error().describe();
-        if (std::string(value) == "1") {
+        if (c.expected == nullptr) {
             EXPECT_FALSE((*store)->durability_warning().has_value()) << *(*store)->durability_warning();
         } else {
             ASSERT_TRUE((*store)->durability_warning().has_value());
-            EXPECT_NE((*store)->durability_warning()->find("innodb_flush_log_at_trx_commit is 2, not 1"),
-                      std::string::npos)
+            EXPECT_NE((*store)->durability_warning()->find(c.expected), std::string::npos)
                 << *(*store)->durability_warning();
         }
     }
-    // The test server's own setting (peers.py starts it with 2, for speed) is put back.
-    EXPECT_EQ(admin.query("SET GLOBAL innodb_flush_log_at_trx_commit = " + before.front()), "");
+    // The test server's own settings (peers.py starts it with 2 and 0, for speed) are put back.
+    EXPECT_EQ(admin.query("SET GLOBAL innodb_flush_log_at_trx_commit = " + flush_before.front()), "");
+    EXPECT_EQ(admin.query("SET GLOBAL sync_binlog = " + sync_before.front()), "");
 }
 
 TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {

@@ -80,8 +80,9 @@ public:
     util::Result<std::optional<SendRecord>> send(std::string_view send_id) override;
 
     int schema_version() const;
-    // Why a commit may not survive a server crash here (innodb_flush_log_at_trx_commit is not 1;
-    // RDS's default is 1), or nothing. open() also logs it once as a warning.
+    // Why a commit may not survive a server crash here (innodb_flush_log_at_trx_commit is not 1,
+    // or sync_binlog is not 1 with the binary log on; RDS's defaults are 1 and 1), or nothing.
+    // open() also logs it once as a warning.
     const std::optional<std::string>& durability_warning() const;
     // Transactions restarted after a deadlock or lock-wait timeout since open (for tests, stats).
     std::int64_t transaction_retries() const;
