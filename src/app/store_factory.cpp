@@ -1,5 +1,7 @@
 #include "mailtrack/app/store_factory.hpp"
 
+#include <zstd.h>
+
 #include <memory>
 
 #include "mailtrack/app/aws_services.hpp"
@@ -11,6 +13,18 @@
 namespace mailtrack::app {
 namespace {
 
+// zstd clamps a level outside its range without a word (99 would silently become 22, a level
+// that compresses at a few MB/s), so a typo is refused here instead.
+util::Result<int> archive_zstd_level(const config::Config& config) {
+    const std::int64_t level = config.integer("store.archive_zstd_level");
+    if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+        return util::fail(util::ErrorKind::config,
+                          "store.archive_zstd_level must be " + std::to_string(ZSTD_minCLevel()) + ".." +
+                              std::to_string(ZSTD_maxCLevel()) + " (zstd's levels), got " + std::to_string(level));
+    }
+    return static_cast<int>(level);
+}
+
 util::Result<std::unique_ptr<store::Store>> open_mysql(const config::Config& config, const aws::Environment& env) {
     const std::string& url = config.text("store.mysql_url");
     if (url.empty()) {
@@ -20,7 +34,9 @@ util::Result<std::unique_ptr<store::Store>> open_mysql(const config::Config& con
     }
     auto options = store::parse_mysql_url(url);
     if (!options) return util::Unexpected(std::move(options).error());
-    options->archive_zstd_level = static_cast<int>(config.integer("store.archive_zstd_level"));
+    auto level = archive_zstd_level(config);
+    if (!level) return util::Unexpected(std::move(level).error());
+    options->archive_zstd_level = *level;
     options->create_database = config.boolean("store.mysql_create_database");
 
     // Secrets Manager is only reached when the secret is the source in use.
@@ -68,7 +84,9 @@ util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& con
         store::SqliteOptions options;
         options.path = config.text("store.sqlite_path");
         options.busy_timeout_ms = static_cast<int>(config.integer("store.sqlite_busy_timeout_ms"));
-        options.archive_zstd_level = static_cast<int>(config.integer("store.archive_zstd_level"));
+        auto level = archive_zstd_level(config);
+        if (!level) return util::Unexpected(std::move(level).error());
+        options.archive_zstd_level = *level;
         options.cache_kib = static_cast<int>(config.integer("store.sqlite_cache_kib"));
         const std::string& sync = config.text("store.sqlite_synchronous");
         if (sync == "full") {

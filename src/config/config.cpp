@@ -99,7 +99,8 @@ const std::vector<SettingSpec>& settings() {
         {"store.sqlite_synchronous", SettingType::string, "full", false,
          "full: each commit is on disk before the worker deletes its SQS messages; normal: faster, but a power "
          "loss or OS crash can roll back the last commits, whose messages are already deleted"},
-        {"store.archive_zstd_level", SettingType::integer, "1", false, "zstd level of the raw-event archive"},
+        {"store.archive_zstd_level", SettingType::integer, "1", false,
+         "zstd level of the raw-event archive, -131072..22 (negative: faster, larger)"},
         {"store.sqlite_cache_kib", SettingType::integer, "2048", false,
          "SQLite page cache per connection, KiB (the operating system caches the file beyond it)"},
         {"store.mysql_url", SettingType::string, "", false,

@@ -126,6 +126,19 @@ class Cli(unittest.TestCase):
         p = run("stats", "--db", self.db, "--set", "store.sqlite_synchronous=off", expect=1)
         self.assertIn('store.sqlite_synchronous: "off" is not full or normal', p.stderr)
 
+    def test_archive_zstd_level_is_one_of_zstds_levels(self):
+        # The extremes of zstd's range are accepted, and what they archive reads back.
+        for level in ("-5", "19"):
+            db = os.path.join(self.tmp.name, "level%s.db" % level)
+            run("ingest", "--db", db, fixture("delivery"), "--set=store.archive_zstd_level=" + level)
+            status = json.loads(run("status", "--db", db, "--json", "--raw", MID).stdout)
+            self.assertEqual(status["events"][0]["raw"]["eventType"], "Delivery")
+        # Outside it zstd would quietly use its nearest level (99 -> 22, a few MB/s).
+        for level in ("23", "-200000"):
+            p = run("ingest", "--db", self.db, fixture("delivery"), "--set=store.archive_zstd_level=" + level, expect=1)
+            self.assertRegex(p.stderr, r"store\.archive_zstd_level must be -\d+\.\.22 \(zstd's levels\), got " + level)
+        self.assertFalse(os.path.exists(self.db), "a refused setting must not create the database")
+
     def test_packaged_default_config_is_accepted(self):
         packaged = os.path.join(ARGS.testdata, "..", "..", "deploy", "packaging", "mailtrack.toml")
         shown = json.loads(run("config", "show", "--json", "--config", packaged).stdout)
