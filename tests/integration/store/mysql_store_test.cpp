@@ -236,9 +236,6 @@ TEST(MysqlStore, ARotatedPasswordIsReadAgainWhenTheServerRefusesTheOldOne) {
     EXPECT_NE(refused.error().message.find("Access denied"), std::string::npos) << refused.error().describe();
 }
 
-// A deadlock made on purpose: another transaction holds the message row and then inserts the
-// event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
-// store's -- which must restart by itself and succeed once the other one is gone.
 // The worker deletes SQS messages once their batch commits, so a server that does not make
 // each commit durable is worth a warning: the store says so at open (and logs it). With the
 // binary log on, a commit is durable only when both the redo log and the binary log are synced.
@@ -255,6 +252,16 @@ TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
     const auto sync_before = admin.column("SELECT @@GLOBAL.sync_binlog");
     ASSERT_EQ(flush_before.size(), 1u);
     ASSERT_EQ(sync_before.size(), 1u);
+    // The test server's own settings (peers.py starts it with 2 and 0, for speed) are put back
+    // however the test ends: the other tests share the server.
+    struct Restore {
+        RawConnection& admin;
+        std::string flush, sync;
+        ~Restore() {
+            EXPECT_EQ(admin.query("SET GLOBAL innodb_flush_log_at_trx_commit = " + flush), "");
+            EXPECT_EQ(admin.query("SET GLOBAL sync_binlog = " + sync), "");
+        }
+    } restore{admin, flush_before.front(), sync_before.front()};
     struct Case {
         const char* flush;
         const char* sync_binlog;
@@ -276,11 +283,11 @@ TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
                 << *(*store)->durability_warning();
         }
     }
-    // The test server's own settings (peers.py starts it with 2 and 0, for speed) are put back.
-    EXPECT_EQ(admin.query("SET GLOBAL innodb_flush_log_at_trx_commit = " + flush_before.front()), "");
-    EXPECT_EQ(admin.query("SET GLOBAL sync_binlog = " + sync_before.front()), "");
 }
 
+// A deadlock made on purpose: another transaction holds the message row and then inserts the
+// event row the store has just inserted. InnoDB rolls back the smaller transaction -- the
+// store's -- which must restart by itself and succeed once the other one is gone.
 TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
     const std::string database = test::fresh_database_name();
     const auto opts = test::mysql_options(database);
