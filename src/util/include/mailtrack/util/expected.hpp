@@ -71,3 +71,26 @@ private:
 };
 
 }  // namespace mailtrack::util
+
+// Error propagation. Both evaluate `expr`, an Expected; on an error they return that error (as
+// Unexpected) from the enclosing function, whose error type must be constructible from it.
+//
+//   MAILTRACK_TRY(store.apply(batch));                      // Expected<void, E> or any Expected
+//   MAILTRACK_TRY_ASSIGN(auto rows, store.recipients(f));   // declares `rows` from the value
+//   MAILTRACK_TRY_ASSIGN(existing, store.find(id));         // or assigns to an existing variable
+#define MAILTRACK_TRY_CONCAT_INNER(a, b) a##b
+#define MAILTRACK_TRY_CONCAT(a, b) MAILTRACK_TRY_CONCAT_INNER(a, b)
+
+#define MAILTRACK_TRY(expr)                                                                   \
+    do {                                                                                      \
+        auto&& mailtrack_try_result_ = (expr);                                                \
+        if (!mailtrack_try_result_)                                                           \
+            return ::mailtrack::util::Unexpected(std::move(mailtrack_try_result_).error());   \
+    } while (false)
+
+#define MAILTRACK_TRY_ASSIGN(var, expr) \
+    MAILTRACK_TRY_ASSIGN_IMPL(MAILTRACK_TRY_CONCAT(mailtrack_try_result_, __LINE__), var, expr)
+#define MAILTRACK_TRY_ASSIGN_IMPL(tmp, var, expr)                          \
+    auto&& tmp = (expr);                                                   \
+    if (!tmp) return ::mailtrack::util::Unexpected(std::move(tmp).error()); \
+    var = std::move(tmp).value()
