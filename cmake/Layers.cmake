@@ -10,10 +10,17 @@
 add_library(mailtrack_warnings INTERFACE)
 target_compile_options(mailtrack_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
-  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Werror
+  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
   # GCC 12 reports -Wrestrict on `"literal" + std::string&&` at -O3 although nothing overlaps
   # (GCC bug 105651, fixed in 13); it fires in libstdc++'s own headers.
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<VERSION_LESS:$<CXX_COMPILER_VERSION>,13>>:-Wno-restrict>)
+
+# Warnings are errors where we build (the presets turn MAILTRACK_WERROR on), not for every
+# consumer of the project, whose compiler may warn about things ours does not.
+option(MAILTRACK_WERROR "Treat warnings in mailtrack's own code as errors" OFF)
+if(MAILTRACK_WERROR)
+  target_compile_options(mailtrack_warnings INTERFACE -Werror)
+endif()
 
 function(mailtrack_layer name)
   cmake_parse_arguments(L "" "DIR" "SOURCES;DEPS;PRIVATE_LIBS" ${ARGN})

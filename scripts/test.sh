@@ -18,10 +18,12 @@ step "debug build"
 cmake --preset debug >/dev/null
 cmake --build --preset debug -j "$jobs"
 
+step "format check"
+cmake --build --preset debug --target format-check
+
 step "debug tests (unit, integration, e2e)"
-# Integration tests drive emulators over loopback; one rerun absorbs a timing hiccup, a real
-# failure fails twice.
-ctest --preset debug -j "$jobs" --timeout 600 --repeat until-pass:2
+# No reruns: a test that fails once is a bug to fix, not noise to absorb.
+ctest --preset debug -j "$jobs" --timeout 600
 
 step "asan+ubsan build"
 cmake --preset asan >/dev/null

@@ -204,8 +204,8 @@ TEST_P(SqsSnsPeer, MissingTopicIsATypedError) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Peers, SqsSnsPeer, ::testing::Values("MAILTRACK_TEST_FAUXQS_URL", "MAILTRACK_TEST_MOTO_URL"),
-                         [](const auto& info) {
-                             return std::string(info.param).find("FAUXQS") != std::string::npos ? "fauxqs" : "moto";
+                         [](const auto& param_info) {
+                             return std::string(param_info.param).find("FAUXQS") != std::string::npos ? "fauxqs" : "moto";
                          });
 
 }  // namespace
