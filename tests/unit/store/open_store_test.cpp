@@ -162,9 +162,23 @@ TEST(ColumnTable, RowsRoundTripThroughTheTable) {
     r.message_id = "m1";
     r.address = "a@example.com";
     r.status = {core::RecipientStatus::bounced, 20, id(1)};
-    r.delivery = core::DeliveryFact{10, id(2), "250 ok", "mta.example", 42};
-    r.bounce = core::BounceFact{20, id(3), "Permanent", "General", "failed", "5.1.1", "smtp; 550"};
-    r.delay = core::DelayFact{5, id(4), "MailboxFull", "4.2.2", "full", std::optional<util::UnixMillis>(99)};
+    // Facts field by field, so a new field of a fact does not need this test changed.
+    r.delivery.emplace();
+    r.delivery->at = 10;
+    r.delivery->event = id(2);
+    r.delivery->smtp_response = "250 ok";
+    r.delivery->reporting_mta = "mta.example";
+    r.delivery->processing_time_millis = 42;
+    r.bounce.emplace();
+    r.bounce->at = 20;
+    r.bounce->event = id(3);
+    r.bounce->bounce_type = "Permanent";
+    r.bounce->diagnostic_code = "smtp; 550";
+    r.delay.emplace();
+    r.delay->at = 5;
+    r.delay->event = id(4);
+    r.delay->delay_type = "MailboxFull";
+    r.delay->expiration_time = 99;
     r.engagement.opens = 2;
     r.engagement.first_open_at = 30;
     r.engagement.last_open_at = 31;
@@ -191,7 +205,12 @@ TEST(ColumnTable, RowsRoundTripThroughTheTable) {
     m.unknown_events = 1;
     EXPECT_EQ(round_trip(sql::k_message_columns, m), m);
 
-    core::Suppression x{"c@example.com", core::SuppressionReason::complaint, 7, id(6), "abuse", std::nullopt};
+    core::Suppression x;
+    x.address = "c@example.com";
+    x.reason = core::SuppressionReason::complaint;
+    x.since = 7;
+    x.source_event = id(6);
+    x.detail = "abuse";
     EXPECT_EQ(round_trip(sql::k_suppression_columns, x), x);
 }
 
