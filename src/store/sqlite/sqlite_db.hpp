@@ -153,7 +153,8 @@ struct SqliteStore::Impl {
 
     // sqlite_sends.cpp
     util::Result<void> prepare_send_statements();
-    util::Result<std::optional<SendRecord>> read_send(Statement& row);
+    // The send the statement has just stepped onto, with its recipients.
+    util::Result<SendRecord> read_send(Statement& row);
     util::Result<void> send_accepted_in_transaction(std::string_view send_id, std::string_view ses_message_id,
                                                     util::UnixMillis at);
 

@@ -44,7 +44,7 @@ Result<void> SqliteStore::Impl::prepare_send_statements() {
 }
 
 // Reads the send the statement has just stepped onto, then its recipients.
-Result<std::optional<SendRecord>> SqliteStore::Impl::read_send(Statement& row) {
+Result<SendRecord> SqliteStore::Impl::read_send(Statement& row) {
     SendRecord x = sql::read_send_row(row);
     row.reset();
 
@@ -65,7 +65,7 @@ Result<std::optional<SendRecord>> SqliteStore::Impl::read_send(Statement& row) {
         else if (rc != SQLITE_DONE) return db_error(db, rc, "looking for a message linked to a send");
         link.reset();
     }
-    return std::optional<SendRecord>(std::move(x));
+    return x;
 }
 
 Result<SendClaim> SqliteStore::begin_send(const SendRecord& draft) {
@@ -77,8 +77,8 @@ Result<SendClaim> SqliteStore::begin_send(const SendRecord& draft) {
             q.find_by_key.bind(draft.idempotency_key);
             const int rc = q.find_by_key.step();
             if (rc == SQLITE_ROW) {
-                MAILTRACK_TRY_ASSIGN(auto existing, s.read_send(q.find_by_key));
-                return SendClaim{std::move(*existing), false};
+                MAILTRACK_TRY_ASSIGN(SendRecord existing, s.read_send(q.find_by_key));
+                return SendClaim{std::move(existing), false};
             }
             if (rc != SQLITE_DONE) return db_error(s.db, rc, "looking up an idempotency key");
         }
@@ -127,7 +127,7 @@ Result<void> SqliteStore::Impl::send_accepted_in_transaction(std::string_view se
     const int rc = sends.get_send.step();
     if (rc == SQLITE_DONE) return util::fail(ErrorKind::not_found, "no send " + std::string(send_id));
     if (rc != SQLITE_ROW) return db_error(db, rc, "reading a send");
-    MAILTRACK_TRY_ASSIGN(const auto stored, read_send(sends.get_send));
+    MAILTRACK_TRY_ASSIGN(const SendRecord stored, read_send(sends.get_send));
 
     sends.mark_sent.reset();
     sends.mark_sent.bind(send_id);
@@ -137,7 +137,7 @@ Result<void> SqliteStore::Impl::send_accepted_in_transaction(std::string_view se
 
     // The rows as the sending path knows them, joined with what events may have stored: the
     // same join the event path uses, so the order of the two does not matter.
-    sql::AcceptedRows rows = sql::accepted_rows(*stored, ses_message_id, at);
+    sql::AcceptedRows rows = sql::accepted_rows(stored, ses_message_id, at);
     MAILTRACK_TRY(merge_message(rows.message));
     for (core::RecipientState& r : rows.recipients) MAILTRACK_TRY(merge_recipient(r));
     return {};
@@ -172,7 +172,8 @@ Result<std::optional<SendRecord>> SqliteStore::send(std::string_view send_id) {
         return std::optional<SendRecord>();
     }
     if (rc != SQLITE_ROW) return db_error(s.db, rc, "reading a send");
-    return s.read_send(s.sends.get_send);
+    MAILTRACK_TRY_ASSIGN(SendRecord x, s.read_send(s.sends.get_send));
+    return std::optional<SendRecord>(std::move(x));
 }
 
 }  // namespace mailtrack::store
