@@ -1,6 +1,7 @@
 #include <charconv>
 
-#include "mailtrack/store/mysql_store.hpp"
+#include "mailtrack/store/mysql_options.hpp"
+#include "mailtrack/util/expected.hpp"
 
 namespace mailtrack::store {
 namespace {
@@ -77,9 +78,7 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
             return url_error("a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
                              "store.mysql_password_file or store.mysql_secret_arn instead");
         }
-        auto user = percent_decode(userinfo, "user name");
-        if (!user) return util::Unexpected(std::move(user).error());
-        o.user = std::move(*user);
+        MAILTRACK_TRY_ASSIGN(o.user, percent_decode(userinfo, "user name"));
     }
     std::string_view host = rest;
     if (!host.empty() && host.front() == '[') {  // [v6 address]:port
@@ -89,25 +88,22 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
         host = host.substr(1, close - 1);
         if (!after.empty()) {
             if (after.front() != ':') return url_error("unexpected text after the host");
-            auto port = positive(after.substr(1), "the port", 65535);
-            if (!port) return util::Unexpected(std::move(port).error());
-            o.port = static_cast<unsigned>(*port);
+            MAILTRACK_TRY_ASSIGN(const int port, positive(after.substr(1), "the port", 65535));
+            o.port = static_cast<unsigned>(port);
         }
     } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
-        auto port = positive(host.substr(colon + 1), "the port", 65535);
-        if (!port) return util::Unexpected(std::move(port).error());
-        o.port = static_cast<unsigned>(*port);
+        MAILTRACK_TRY_ASSIGN(const int port, positive(host.substr(colon + 1), "the port", 65535));
+        o.port = static_cast<unsigned>(port);
         host = host.substr(0, colon);
     }
     if (host.empty()) return url_error("no host (mysql://user@HOST:3306/database)");
     o.host = std::string(host);
     if (!path.empty()) {
-        auto db = percent_decode(path, "database name");
-        if (!db) return util::Unexpected(std::move(db).error());
-        if (db->find('/') != std::string::npos || db->find('`') != std::string::npos) {
-            return url_error("database name '" + *db + "' may not contain '/' or '`'");
+        MAILTRACK_TRY_ASSIGN(std::string db, percent_decode(path, "database name"));
+        if (db.find('/') != std::string::npos || db.find('`') != std::string::npos) {
+            return url_error("database name '" + db + "' may not contain '/' or '`'");
         }
-        o.database = std::move(*db);
+        o.database = std::move(db);
     }
     if (o.database.empty()) return url_error("no database name (mysql://user@host:3306/DATABASE)");
     while (!query.empty()) {
@@ -117,27 +113,23 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         const std::string_view key = pair.substr(0, eq);
-        auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), key);
-        if (!value) return util::Unexpected(std::move(value).error());
+        MAILTRACK_TRY_ASSIGN(auto value,
+                             percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), key));
         if (key == "ssl-mode" || key == "ssl_mode" || key == "sslmode") {
             std::string v;
-            for (char c : *value) v += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+            for (char c : value) v += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
             if (v == "DISABLED") o.ssl_mode = MysqlSslMode::disabled;
             else if (v == "REQUIRED") o.ssl_mode = MysqlSslMode::required;
             else if (v == "VERIFY_CA") o.ssl_mode = MysqlSslMode::verify_ca;
             else if (v == "VERIFY_IDENTITY") o.ssl_mode = MysqlSslMode::verify_identity;
-            else return url_error("ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not '" + *value + "'");
+            else return url_error("ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not '" + value + "'");
         } else if (key == "ssl-ca" || key == "ssl_ca") {
-            if (value->empty()) return url_error("ssl-ca is empty");
-            o.ssl_ca = std::move(*value);
+            if (value.empty()) return url_error("ssl-ca is empty");
+            o.ssl_ca = std::move(value);
         } else if (key == "pool-size") {
-            auto n = positive(*value, "pool-size", 256);
-            if (!n) return util::Unexpected(std::move(n).error());
-            o.pool_size = *n;
+            MAILTRACK_TRY_ASSIGN(o.pool_size, positive(value, "pool-size", 256));
         } else if (key == "connect-timeout") {
-            auto n = positive(*value, "connect-timeout", 3600);
-            if (!n) return util::Unexpected(std::move(n).error());
-            o.connect_timeout_s = *n;
+            MAILTRACK_TRY_ASSIGN(o.connect_timeout_s, positive(value, "connect-timeout", 3600));
         } else if (key == "password") {
             return url_error("a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
                              "store.mysql_password_file or store.mysql_secret_arn instead");

@@ -7,7 +7,7 @@
 
 #include "mailtrack/core/state.hpp"
 
-namespace mailtrack::store {
+namespace mailtrack::store::sql {
 
 // A batch's new events' effects (core::effects_of), joined in memory per message, recipient
 // and address so a store reads or writes each row once. Kept in key order (std::map), the
@@ -24,4 +24,4 @@ struct BatchEffects {
     void add(const core::SesEvent& event);
 };
 
-}  // namespace mailtrack::store
+}  // namespace mailtrack::store::sql
