@@ -1,5 +1,7 @@
+#include <cassert>
 #include <vector>
 
+#include "mailtrack/store_sql/columns.hpp"
 #include "mysql_db.hpp"
 
 // The schema, as versioned migrations in a schema_migrations table, serialized across processes
@@ -128,6 +130,8 @@ Result<void> MysqlStore::Impl::migrate(Connection& c) {
         current.next();
         version = static_cast<int>(current.int64());
         const int newest = migrations().back().version;
+        // Our own invariant: both stores migrate to the shared schema version.
+        assert(newest == sql::k_schema_version);
         if (version > newest) {
             return util::fail(ErrorKind::storage, "database schema version " + std::to_string(version) +
                                                       " is newer than this mailtrack knows (" + std::to_string(newest) + ")");

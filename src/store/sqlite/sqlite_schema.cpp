@@ -1,5 +1,6 @@
 #include <iterator>
 
+#include "mailtrack/store_sql/columns.hpp"
 #include "sqlite_db.hpp"
 
 // The schema, as versioned migrations. A migration is never edited once released: a change is
@@ -118,6 +119,8 @@ Result<void> SqliteStore::Impl::migrate() {
     MAILTRACK_TRY(exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
                        "creating schema_migrations"));
     const int newest = k_migrations[std::size(k_migrations) - 1].version;
+    static_assert(k_migrations[std::size(k_migrations) - 1].version == sql::k_schema_version,
+                  "the last SQLite migration is the shared schema version");
     auto check = [&](int found) -> Result<void> {
         if (found > newest) {
             return util::fail(ErrorKind::storage, "database schema version " + std::to_string(found) +

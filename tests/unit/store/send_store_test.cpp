@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "event_factory.hpp"
+#include "mailtrack/store_sql/columns.hpp"
 #include "store_test_support.hpp"
 
 namespace mailtrack::store {
@@ -43,9 +44,9 @@ std::string event(EventType type, const std::string& message_id, const std::stri
     return testing::ses_json(e);
 }
 
-TEST(SendStore, MigratesToVersionTwo) {
+TEST(SendStore, MigratesToTheSharedSchemaVersion) {
     auto s = test::memory_store();
-    EXPECT_EQ(s->schema_version(), 2);
+    EXPECT_EQ(s->schema_version(), store::sql::k_schema_version);
 }
 
 #if !MAILTRACK_TEST_MYSQL
@@ -70,7 +71,7 @@ TEST(SendStore, AVersionOneDatabaseMigratesKeepingItsEvents) {
     }
     auto s = SqliteStore::open({path, 1000, 1});
     ASSERT_TRUE(s) << s.error().describe();
-    EXPECT_EQ((*s)->schema_version(), 2);
+    EXPECT_EQ((*s)->schema_version(), store::sql::k_schema_version);
     auto v = (*s)->message("ses-1", false);
     ASSERT_TRUE(v && *v);
     EXPECT_EQ((*v)->message.send_id, "snd_x");

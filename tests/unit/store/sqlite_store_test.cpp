@@ -1,3 +1,4 @@
+#include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -246,7 +247,7 @@ TEST(SqliteStore, FileStoreSurvivesReopenAndSharesBetweenConnections) {
     }
     auto again = SqliteStore::open({path, 1000, 1});
     ASSERT_TRUE(again);
-    EXPECT_EQ((*again)->schema_version(), 2);
+    EXPECT_EQ((*again)->schema_version(), store::sql::k_schema_version);
     auto v = (*again)->message(k_mid, true);
     ASSERT_TRUE(v && *v);
     EXPECT_EQ((*v)->events.size(), 2u);
@@ -273,7 +274,7 @@ TEST(SqliteStore, OpeningWhileAnotherProcessWritesWaitsForItsCommit) {
     opener.join();
     sqlite3_close(raw);
     ASSERT_TRUE(opened && *opened) << (opened && !*opened ? opened->error().message : "");
-    EXPECT_EQ((**opened)->schema_version(), 2);
+    EXPECT_EQ((**opened)->schema_version(), store::sql::k_schema_version);
     ASSERT_TRUE((**opened)->apply(parse_all({fixture("send")})));
     opened.reset();
 }
