@@ -12,6 +12,11 @@
 // unless --keep, and --writers threads each ingesting a contiguous share of the events through
 // its own Ingestor over one MysqlStore (pool of W connections), as W workers would.
 
+#include <mysql.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -25,17 +30,12 @@
 #include <thread>
 #include <vector>
 
-#include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <mysql.h>
-
-#include "event_factory.hpp"
 #include "mailtrack/app/ingest.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/mysql_store.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
 
 namespace {
 
@@ -53,18 +53,19 @@ struct Options {
     std::string dir;  // where the temp database goes; the system temp dir when empty
     bool parse = true;
     bool apply = true;
-    bool keep = false;  // keep the last run's database for inspection
+    bool keep = false;      // keep the last run's database for inspection
     std::string mysql_url;  // apply into MySQL/MariaDB instead of SQLite
     int writers = 1;        // concurrent ingesting threads (MySQL only)
 };
 
 [[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr,
-                 "ingest_bench: %s\n"
-                 "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--cache-kib K] [--repeat R]\n"
-                 "                    [--dir D] [--mode parse|apply|both] [--synchronous full|normal] [--keep]\n"
-                 "                    [--mysql-url URL] [--writers W]\n",
-                 why);
+    std::fprintf(
+        stderr,
+        "ingest_bench: %s\n"
+        "usage: ingest_bench [--events N] [--batch B] [--seed S] [--zstd-level L] [--cache-kib K] [--repeat R]\n"
+        "                    [--dir D] [--mode parse|apply|both] [--synchronous full|normal] [--keep]\n"
+        "                    [--mysql-url URL] [--writers W]\n",
+        why);
     std::exit(64);
 }
 
@@ -89,15 +90,24 @@ Options parse_options(int argc, char** argv) {
         }
         if (i + 1 >= argc) usage((std::string(flag) + " needs a value").c_str());
         const std::string_view value = argv[++i];
-        if (flag == "--events") o.events = number<std::size_t>(flag, value);
-        else if (flag == "--batch") o.batch = number<std::size_t>(flag, value);
-        else if (flag == "--seed") o.seed = number<std::uint32_t>(flag, value);
-        else if (flag == "--zstd-level") o.zstd_level = number<int>(flag, value);
-        else if (flag == "--cache-kib") o.cache_kib = number<int>(flag, value);
-        else if (flag == "--repeat") o.repeat = number<int>(flag, value);
-        else if (flag == "--dir") o.dir = value;
-        else if (flag == "--mysql-url") o.mysql_url = value;
-        else if (flag == "--writers") o.writers = number<int>(flag, value);
+        if (flag == "--events")
+            o.events = number<std::size_t>(flag, value);
+        else if (flag == "--batch")
+            o.batch = number<std::size_t>(flag, value);
+        else if (flag == "--seed")
+            o.seed = number<std::uint32_t>(flag, value);
+        else if (flag == "--zstd-level")
+            o.zstd_level = number<int>(flag, value);
+        else if (flag == "--cache-kib")
+            o.cache_kib = number<int>(flag, value);
+        else if (flag == "--repeat")
+            o.repeat = number<int>(flag, value);
+        else if (flag == "--dir")
+            o.dir = value;
+        else if (flag == "--mysql-url")
+            o.mysql_url = value;
+        else if (flag == "--writers")
+            o.writers = number<int>(flag, value);
         else if (flag == "--synchronous") {
             if (value != "full" && value != "normal") usage("--synchronous is full or normal");
             o.synchronous = value == "full" ? mailtrack::store::SqliteSync::full : mailtrack::store::SqliteSync::normal;
@@ -110,7 +120,8 @@ Options parse_options(int argc, char** argv) {
         }
     }
     if (o.events == 0 || o.batch == 0 || o.repeat < 1) usage("--events, --batch and --repeat must be positive");
-    if (o.writers < 1 || (o.writers > 1 && o.mysql_url.empty())) usage("--writers is 1 or more, and only with --mysql-url");
+    if (o.writers < 1 || (o.writers > 1 && o.mysql_url.empty()))
+        usage("--writers is 1 or more, and only with --mysql-url");
     return o;
 }
 
@@ -128,7 +139,9 @@ struct Stopwatch {
     static std::pair<double, double> user_sys() {
         rusage u{};
         ::getrusage(RUSAGE_THREAD, &u);
-        auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+        auto sec = [](const timeval& t) {
+            return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+        };
         return {sec(u.ru_utime), sec(u.ru_stime)};
     }
     std::pair<double, double> start_user_sys = user_sys();
@@ -156,7 +169,8 @@ std::string joined(const std::vector<double>& v) {
 std::vector<std::string> make_events(std::size_t n, std::uint32_t seed) {
     std::vector<std::string> docs = mailtrack::testing::realistic_stream(n / 2 + 16, seed, true);
     while (docs.size() < n) {
-        auto more = mailtrack::testing::realistic_stream(n / 2 + 16, seed + static_cast<std::uint32_t>(docs.size()), true);
+        auto more =
+            mailtrack::testing::realistic_stream(n / 2 + 16, seed + static_cast<std::uint32_t>(docs.size()), true);
         docs.insert(docs.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
     docs.resize(n);
@@ -222,17 +236,21 @@ int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int 
     auto process_cpu = [] {
         rusage u{};
         ::getrusage(RUSAGE_SELF, &u);
-        auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+        auto sec = [](const timeval& t) {
+            return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+        };
         return std::pair(sec(u.ru_utime), sec(u.ru_stime));
     };
     const auto cpu_before = process_cpu();
     const Stopwatch watch;
     {
         std::vector<std::jthread> threads;
-        const std::size_t share = (docs.size() + static_cast<std::size_t>(o.writers) - 1) / static_cast<std::size_t>(o.writers);
+        const std::size_t share =
+            (docs.size() + static_cast<std::size_t>(o.writers) - 1) / static_cast<std::size_t>(o.writers);
         for (std::size_t w = 0; w < static_cast<std::size_t>(o.writers); ++w) {
             threads.emplace_back([&, w] {
-                mailtrack::app::Ingestor ingestor(**store, o.batch, mailtrack::ses::EventParser::k_default_max_document_bytes);
+                mailtrack::app::Ingestor ingestor(**store, o.batch,
+                                                  mailtrack::ses::EventParser::k_default_max_document_bytes);
                 for (std::size_t i = w * share; i < std::min(docs.size(), (w + 1) * share); ++i) {
                     if (auto r = ingestor.add(docs[i], "bench"); !r) {
                         errors[w] = r.error().describe();
@@ -277,8 +295,10 @@ int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int 
     MYSQL* raw = mysql_init(nullptr);
     if (mysql_real_connect(raw, options->host.c_str(), options->user.c_str(), options->password.c_str(), nullptr,
                            options->port, nullptr, 0) != nullptr) {
-        const std::string size = "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
-                                 "WHERE table_schema = '" + options->database + "'";
+        const std::string size =
+            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+            "WHERE table_schema = '" +
+            options->database + "'";
         if (mysql_query(raw, size.c_str()) == 0) {
             if (MYSQL_RES* res = mysql_store_result(raw)) {
                 if (MYSQL_ROW row = mysql_fetch_row(res); row != nullptr && row[0] != nullptr) {
@@ -349,8 +369,10 @@ int run_apply(const Options& o, const std::vector<std::string>& docs, int round,
         const auto size = fs::file_size(db.string() + suffix, ec);
         if (!ec) out.db_bytes += size;
     }
-    if (o.keep && round == o.repeat - 1) std::printf("database kept: %s\n", db.c_str());
-    else remove_db();
+    if (o.keep && round == o.repeat - 1)
+        std::printf("database kept: %s\n", db.c_str());
+    else
+        remove_db();
     return 0;
 }
 
@@ -362,11 +384,12 @@ int main(int argc, char** argv) {
     std::size_t doc_bytes = 0;
     const std::vector<std::string> docs = make_events(o.events, o.seed);
     for (const std::string& d : docs) doc_bytes += d.size();
-    const auto [smallest, largest] = std::minmax_element(docs.begin(), docs.end(),
-                                                         [](const auto& a, const auto& b) { return a.size() < b.size(); });
-    std::printf("events: %zu SNS-wrapped documents, %.0f bytes on average (%zu..%zu), seed %u, batch %zu, zstd level %d\n",
-                docs.size(), static_cast<double>(doc_bytes) / static_cast<double>(docs.size()), smallest->size(),
-                largest->size(), o.seed, o.batch, o.zstd_level);
+    const auto [smallest, largest] =
+        std::minmax_element(docs.begin(), docs.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+    std::printf(
+        "events: %zu SNS-wrapped documents, %.0f bytes on average (%zu..%zu), seed %u, batch %zu, zstd level %d\n",
+        docs.size(), static_cast<double>(doc_bytes) / static_cast<double>(docs.size()), smallest->size(),
+        largest->size(), o.seed, o.batch, o.zstd_level);
 
     int failures = 0;
     const auto n = static_cast<double>(docs.size());
@@ -414,7 +437,8 @@ int main(int argc, char** argv) {
                     info.archived_stored_bytes > 0
                         ? static_cast<double>(info.archived_raw_bytes) / static_cast<double>(info.archived_stored_bytes)
                         : 0.0);
-        std::printf("database:     %ju bytes, %.0f bytes/event\n", last.db_bytes, static_cast<double>(last.db_bytes) / n);
+        std::printf("database:     %ju bytes, %.0f bytes/event\n", last.db_bytes,
+                    static_cast<double>(last.db_bytes) / n);
         const auto stored = r.applied + r.unknown;
         if (r.rejected != 0 || stored + r.duplicates != static_cast<std::int64_t>(docs.size()) ||
             info.events != stored || r.documents != static_cast<std::int64_t>(docs.size())) {

@@ -9,6 +9,9 @@
 // Configuration comes from MAILTRACK_* variables (e.g. MAILTRACK_AWS_SESV2_ENDPOINT_URL,
 // MAILTRACK_SENDING_SANDBOX_EVENTS=true with MAILTRACK_SNS_EVENTS_TOPIC_ARN).
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,9 +21,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/sending.hpp"
@@ -69,12 +69,18 @@ int main(int argc, char** argv) {
             if (i + 1 >= argc) die(std::string(a) + " needs a value");
             return argv[++i];
         };
-        if (a == "--emails") emails = std::stoul(next());
-        else if (a == "--warmup") warmup = std::stoul(next());
-        else if (a == "--mode") mode = next();
-        else if (a == "--template") template_name = next();
-        else if (a == "--dir") dir = next();
-        else die("unknown argument " + std::string(a));
+        if (a == "--emails")
+            emails = std::stoul(next());
+        else if (a == "--warmup")
+            warmup = std::stoul(next());
+        else if (a == "--mode")
+            mode = next();
+        else if (a == "--template")
+            template_name = next();
+        else if (a == "--dir")
+            dir = next();
+        else
+            die("unknown argument " + std::string(a));
     }
     if (mode != "single" && mode != "bulk") die("--mode single|bulk");
 
@@ -121,8 +127,10 @@ int main(int argc, char** argv) {
         req.template_name = template_name;
         req.file_key = "bench-" + std::to_string(::getpid());
         for (std::size_t i = 0; i < emails; ++i) {
-            req.rows.push_back({i + 1, "success+b" + std::to_string(i) + "@simulator.amazonses.com",
-                                "{\"name\":\"Row " + std::to_string(i) + "\"}", {}});
+            req.rows.push_back({i + 1,
+                                "success+b" + std::to_string(i) + "@simulator.amazonses.com",
+                                "{\"name\":\"Row " + std::to_string(i) + "\"}",
+                                {}});
         }
         const double cpu0 = cpu_seconds();
         const auto t0 = Clock::now();
@@ -131,7 +139,8 @@ int main(int argc, char** argv) {
         cpu = cpu_seconds() - cpu0;
         for (const auto& r : results) {
             if (r.outcome != sender::BulkOutcome::sent || !r.detail.empty()) {
-                die("row " + std::to_string(r.line) + ": " + std::string(sender::to_string(r.outcome)) + " " + r.detail);
+                die("row " + std::to_string(r.line) + ": " + std::string(sender::to_string(r.outcome)) + " " +
+                    r.detail);
             }
         }
     }

@@ -50,11 +50,14 @@ int main(int argc, char** argv) {
                 auto got = sqs.receive_message(req);
                 if (done.is_set()) break;
                 ++calls;
-                if (!got) ++receive_errors;
-                else if (got->empty()) ++empty_receives;
+                if (!got)
+                    ++receive_errors;
+                else if (got->empty())
+                    ++empty_receives;
                 if (!got || got->empty()) continue;
                 std::vector<aws::DeleteEntry> entries;
-                for (std::size_t i = 0; i < got->size(); ++i) entries.push_back({std::to_string(i), (*got)[i].receipt_handle});
+                for (std::size_t i = 0; i < got->size(); ++i)
+                    entries.push_back({std::to_string(i), (*got)[i].receipt_handle});
                 auto d = sqs.delete_message_batch(queue, entries);
                 ++calls;
                 const long ok = d ? static_cast<long>(d->successful.size()) : 0;
@@ -69,9 +72,9 @@ int main(int argc, char** argv) {
     }
     for (auto& t : pool) t.join();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::duration(done_at.load())).count();
-    std::cout << "{\"deleted\":" << deleted.load() << ",\"seconds\":" << s << ",\"per_second\":" << static_cast<double>(deleted.load()) / s
-              << ",\"calls\":" << calls.load() << ",\"receive_errors\":" << receive_errors.load()
-              << ",\"empty_receives\":" << empty_receives.load() << ",\"delete_failures\":" << delete_failures.load()
-              << "}\n";
+    std::cout << "{\"deleted\":" << deleted.load() << ",\"seconds\":" << s
+              << ",\"per_second\":" << static_cast<double>(deleted.load()) / s << ",\"calls\":" << calls.load()
+              << ",\"receive_errors\":" << receive_errors.load() << ",\"empty_receives\":" << empty_receives.load()
+              << ",\"delete_failures\":" << delete_failures.load() << "}\n";
     return 0;
 }

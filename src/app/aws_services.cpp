@@ -43,14 +43,16 @@ util::Result<std::unique_ptr<AwsServices>> make_aws_services(const config::Confi
     if (c.source("aws.max_attempts") == config::Source::default_value) {
         const std::string v = env_value(env, "AWS_MAX_ATTEMPTS");
         int n = 0;
-        if (!v.empty() && std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc() && n > 0) retry.max_attempts = n;
+        if (!v.empty() && std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc() && n > 0)
+            retry.max_attempts = n;
     }
     if (retry.max_attempts < 1) return util::fail(util::ErrorKind::config, "aws.max_attempts must be at least 1");
     auto s = std::make_unique<AwsServices>(std::random_device{}(), retry);
     s->region = resolve_region(c, env);
     if (s->region.value.empty()) {
-        return util::fail(util::ErrorKind::config,
-                          "no AWS region: set aws.region, AWS_REGION or AWS_DEFAULT_REGION, or a region in the profile");
+        return util::fail(
+            util::ErrorKind::config,
+            "no AWS region: set aws.region, AWS_REGION or AWS_DEFAULT_REGION, or a region in the profile");
     }
     s->transport = std::make_unique<aws::CurlTransport>(
         aws::TransportOptions{std::chrono::milliseconds(c.integer("aws.connect_timeout_ms")),
@@ -63,7 +65,8 @@ util::Result<std::unique_ptr<AwsServices>> make_aws_services(const config::Confi
     const aws::ClientContext ctx{*s->transport, *s->credentials, s->clock, s->sleeper, s->jitter, s->quota, s->retry};
     s->sqs = std::make_unique<aws::SqsClient>(ctx, aws::ServiceEndpoint{s->sqs_endpoint.value, s->region.value, "sqs"});
     s->sns = std::make_unique<aws::SnsClient>(ctx, aws::ServiceEndpoint{s->sns_endpoint.value, s->region.value, "sns"});
-    s->ses = std::make_unique<aws::SesV2Client>(ctx, aws::ServiceEndpoint{s->sesv2_endpoint.value, s->region.value, "ses"});
+    s->ses =
+        std::make_unique<aws::SesV2Client>(ctx, aws::ServiceEndpoint{s->sesv2_endpoint.value, s->region.value, "ses"});
     s->secrets = std::make_unique<aws::SecretsManagerClient>(
         ctx, aws::ServiceEndpoint{s->secretsmanager_endpoint.value, s->region.value, "secretsmanager"});
     return s;

@@ -94,7 +94,8 @@ util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std:
             send.queue_url = queue_url;
             send.body = m.body;
             if (auto r = sqs.send_message(send); !r) return aws_failure("SendMessage", r.error());
-            if (auto r = sqs.delete_message(dlq_url, m.receipt_handle); !r) return aws_failure("DeleteMessage", r.error());
+            if (auto r = sqs.delete_message(dlq_url, m.receipt_handle); !r)
+                return aws_failure("DeleteMessage", r.error());
             ++report.moved;
         }
     }

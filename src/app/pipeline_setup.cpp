@@ -41,13 +41,12 @@ util::Result<std::string> queue_arn(aws::SqsClient& sqs, const std::string& url)
 std::string queue_policy(const std::string& queue_arn, const std::string& topic_arn) {
     const json policy = {
         {"Version", "2012-10-17"},
-        {"Statement",
-         json::array({{{"Sid", "mailtrack-ses-events-topic"},
-                       {"Effect", "Allow"},
-                       {"Principal", {{"Service", "sns.amazonaws.com"}}},
-                       {"Action", "sqs:SendMessage"},
-                       {"Resource", queue_arn},
-                       {"Condition", {{"ArnEquals", {{"aws:SourceArn", topic_arn}}}}}}})}};
+        {"Statement", json::array({{{"Sid", "mailtrack-ses-events-topic"},
+                                    {"Effect", "Allow"},
+                                    {"Principal", {{"Service", "sns.amazonaws.com"}}},
+                                    {"Action", "sqs:SendMessage"},
+                                    {"Resource", queue_arn},
+                                    {"Condition", {{"ArnEquals", {{"aws:SourceArn", topic_arn}}}}}}})}};
     return policy.dump();
 }
 
@@ -62,9 +61,9 @@ util::Result<Pipeline> set_up_pipeline(aws::SqsClient& sqs, aws::SnsClient& sns,
     auto dlq = step("CreateQueue (dead-letter queue)", sqs.create_queue(spec.dlq_name));
     if (!dlq) return util::Unexpected(std::move(dlq).error());
     p.dlq_url = std::move(*dlq);
-    if (auto r = step_void("SetQueueAttributes (dead-letter queue)",
-                           sqs.set_queue_attributes(p.dlq_url, {{"MessageRetentionPeriod",
-                                                                 std::to_string(spec.dlq_retention_s)}}));
+    if (auto r = step_void(
+            "SetQueueAttributes (dead-letter queue)",
+            sqs.set_queue_attributes(p.dlq_url, {{"MessageRetentionPeriod", std::to_string(spec.dlq_retention_s)}}));
         !r) {
         return util::Unexpected(std::move(r).error());
     }
@@ -79,12 +78,13 @@ util::Result<Pipeline> set_up_pipeline(aws::SqsClient& sqs, aws::SnsClient& sns,
     if (!arn) return util::Unexpected(std::move(arn).error());
     p.queue_arn = std::move(*arn);
 
-    const json redrive = {{"deadLetterTargetArn", p.dlq_arn}, {"maxReceiveCount", std::to_string(spec.max_receive_count)}};
-    if (auto r = step_void("SetQueueAttributes",
-                           sqs.set_queue_attributes(p.queue_url,
-                                                    {{"RedrivePolicy", redrive.dump()},
-                                                     {"VisibilityTimeout", std::to_string(spec.visibility_timeout_s)},
-                                                     {"Policy", queue_policy(p.queue_arn, p.topic_arn)}}));
+    const json redrive = {{"deadLetterTargetArn", p.dlq_arn},
+                          {"maxReceiveCount", std::to_string(spec.max_receive_count)}};
+    if (auto r = step_void(
+            "SetQueueAttributes",
+            sqs.set_queue_attributes(p.queue_url, {{"RedrivePolicy", redrive.dump()},
+                                                   {"VisibilityTimeout", std::to_string(spec.visibility_timeout_s)},
+                                                   {"Policy", queue_policy(p.queue_arn, p.topic_arn)}}));
         !r) {
         return util::Unexpected(std::move(r).error());
     }

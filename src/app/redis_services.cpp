@@ -34,8 +34,8 @@ return 0
 util::Result<std::int64_t> positive(const config::Config& c, std::string_view key, std::int64_t max) {
     const std::int64_t v = c.integer(key);
     if (v < 1 || v > max) {
-        return util::fail(ErrorKind::config, std::string(key) + " = " + std::to_string(v) + ": must be 1.." +
-                                                 std::to_string(max));
+        return util::fail(ErrorKind::config,
+                          std::string(key) + " = " + std::to_string(v) + ": must be 1.." + std::to_string(max));
     }
     return v;
 }
@@ -107,11 +107,10 @@ void RedisHealth::failed(std::string_view operation, const util::Error& error) {
         ++m_unlogged;
         return;
     }
-    util::log::warn("redis unavailable; continuing without it",
-                    {{"component", m_component},
-                     {"operation", operation},
-                     {"error", error.describe()},
-                     {"not_logged_since_last", m_unlogged}});
+    util::log::warn("redis unavailable; continuing without it", {{"component", m_component},
+                                                                 {"operation", operation},
+                                                                 {"error", error.describe()},
+                                                                 {"not_logged_since_last", m_unlogged}});
     m_logged_once = true;
     m_last_log = now;
     m_unlogged = 0;
@@ -122,7 +121,9 @@ void RedisHealth::succeeded() {
     util::log::info("redis reachable again", {{"component", m_component}, {"failures_total", failures()}});
 }
 
-std::string_view RedisRateLimiter::script() noexcept { return k_gcra_script; }
+std::string_view RedisRateLimiter::script() noexcept {
+    return k_gcra_script;
+}
 
 RedisRateLimiter::RedisRateLimiter(std::unique_ptr<redis::Client> client, Options options, const util::Clock& clock,
                                    aws::Sleeper& sleeper, RedisHealth& health)
@@ -157,7 +158,8 @@ util::Result<std::int64_t> RedisRateLimiter::ask_redis() {
     }
     if (!r) return util::Unexpected(std::move(r).error());
     if (r->type != redis::Reply::Type::integer) {
-        return util::fail(ErrorKind::internal, "redis rate script answered " + (r->is_error() ? r->text : "a non-integer"));
+        return util::fail(ErrorKind::internal,
+                          "redis rate script answered " + (r->is_error() ? r->text : "a non-integer"));
     }
     return r->integer;
 }

@@ -1,7 +1,8 @@
 #include "mailtrack/app/redis_store.hpp"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace mailtrack::app {
 namespace {
@@ -13,14 +14,20 @@ constexpr std::size_t k_max_pending_invalidations = 100'000;
 
 // ---- MessageView <-> JSON. Short keys: this is a cache format, read only by decode below.
 
-json opt(const std::optional<util::UnixMillis>& t) { return t ? json(*t) : json(nullptr); }
+json opt(const std::optional<util::UnixMillis>& t) {
+    return t ? json(*t) : json(nullptr);
+}
 void get(const json& j, const char* k, std::optional<util::UnixMillis>& out) {
     const json& v = j.at(k);
-    if (v.is_null()) out.reset();
-    else out = v.get<util::UnixMillis>();
+    if (v.is_null())
+        out.reset();
+    else
+        out = v.get<util::UnixMillis>();
 }
 
-json enc(const core::EventId& id) { return id.hex(); }
+json enc(const core::EventId& id) {
+    return id.hex();
+}
 void dec(const json& j, core::EventId& id) {
     const auto hex = j.get<std::string>();
     if (hex.size() != 32) throw std::invalid_argument("event id");
@@ -34,7 +41,9 @@ void dec(const json& j, core::EventId& id) {
     }
 }
 
-json enc(const core::StatusStamp& s) { return {{"s", static_cast<int>(s.status)}, {"at", s.at}, {"e", enc(s.event)}}; }
+json enc(const core::StatusStamp& s) {
+    return {{"s", static_cast<int>(s.status)}, {"at", s.at}, {"e", enc(s.event)}};
+}
 void dec(const json& j, core::StatusStamp& s) {
     const int status = j.at("s").get<int>();
     if (status < 0 || status >= core::k_status_count) throw std::invalid_argument("status");
@@ -44,9 +53,14 @@ void dec(const json& j, core::StatusStamp& s) {
 }
 
 json enc(const core::Engagement& e) {
-    return {{"o", e.opens},         {"fo", opt(e.first_open_at)},  {"lo", opt(e.last_open_at)},
-            {"c", e.clicks},        {"fc", opt(e.first_click_at)}, {"lc", opt(e.last_click_at)},
-            {"sc", e.subscription_changes}, {"u", opt(e.unsubscribed_at)}};
+    return {{"o", e.opens},
+            {"fo", opt(e.first_open_at)},
+            {"lo", opt(e.last_open_at)},
+            {"c", e.clicks},
+            {"fc", opt(e.first_click_at)},
+            {"lc", opt(e.last_click_at)},
+            {"sc", e.subscription_changes},
+            {"u", opt(e.unsubscribed_at)}};
 }
 void dec(const json& j, core::Engagement& e) {
     e.opens = j.at("o").get<std::int64_t>();
@@ -80,9 +94,9 @@ void dec_fact(const json& j, std::optional<Fact>& out, Fields fields) {
 }
 
 json enc(const core::RecipientState& r) {
-    json j = {{"m", r.message_id}, {"a", r.address}, {"st", enc(r.status)}, {"en", enc(r.engagement)},
-              {"sb", r.soft_bounces}, {"ec", r.event_count}, {"fe", opt(r.first_event_at)},
-              {"le", opt(r.last_event_at)}};
+    json j = {
+        {"m", r.message_id},    {"a", r.address},      {"st", enc(r.status)},         {"en", enc(r.engagement)},
+        {"sb", r.soft_bounces}, {"ec", r.event_count}, {"fe", opt(r.first_event_at)}, {"le", opt(r.last_event_at)}};
     j["d"] = enc_fact(r.delivery, [](json& o, const core::DeliveryFact& f) {
         o["smtp"] = f.smtp_response;
         o["mta"] = f.reporting_mta;
@@ -151,11 +165,21 @@ void dec(const json& j, core::RecipientState& r) {
 }
 
 json enc(const core::MessageState& m) {
-    return {{"id", m.message_id},        {"st", enc(m.status)},        {"mt", opt(m.mail_timestamp)},
-            {"src", m.source},           {"sub", m.subject},           {"acct", m.sending_account_id},
-            {"arn", m.source_arn},       {"cs", m.configuration_set},  {"send", m.send_id},
-            {"rc", m.recipient_count},   {"en", enc(m.engagement)},    {"ec", m.event_count},
-            {"ue", m.unknown_events},    {"fe", opt(m.first_event_at)}, {"le", opt(m.last_event_at)}};
+    return {{"id", m.message_id},
+            {"st", enc(m.status)},
+            {"mt", opt(m.mail_timestamp)},
+            {"src", m.source},
+            {"sub", m.subject},
+            {"acct", m.sending_account_id},
+            {"arn", m.source_arn},
+            {"cs", m.configuration_set},
+            {"send", m.send_id},
+            {"rc", m.recipient_count},
+            {"en", enc(m.engagement)},
+            {"ec", m.event_count},
+            {"ue", m.unknown_events},
+            {"fe", opt(m.first_event_at)},
+            {"le", opt(m.last_event_at)}};
 }
 void dec(const json& j, core::MessageState& m) {
     m.message_id = j.at("id").get<std::string>();
@@ -176,7 +200,10 @@ void dec(const json& j, core::MessageState& m) {
 }
 
 json enc(const store::EventRecord& e) {
-    return {{"id", enc(e.id)}, {"t", static_cast<int>(e.type)}, {"tn", e.type_name}, {"m", e.message_id},
+    return {{"id", enc(e.id)},
+            {"t", static_cast<int>(e.type)},
+            {"tn", e.type_name},
+            {"m", e.message_id},
             {"at", e.occurred_at}};
 }
 void dec(const json& j, store::EventRecord& e) {
@@ -192,7 +219,8 @@ void dec(const json& j, store::EventRecord& e) {
 // The value of an idempotency claim: which send holds the key and, once SES accepted it, its
 // message id.
 std::string claim_value(std::string_view send_id, store::SendStatus status, std::string_view ses_message_id) {
-    return json{{"send_id", send_id}, {"status", std::string(store::to_string(status))}, {"ses_message_id", ses_message_id}}
+    return json{
+        {"send_id", send_id}, {"status", std::string(store::to_string(status))}, {"ses_message_id", ses_message_id}}
         .dump();
 }
 
@@ -207,7 +235,9 @@ std::optional<store::SendRecord> parse_claim(std::string_view value, std::string
     return r;
 }
 
-std::string px(std::chrono::milliseconds ttl) { return std::to_string(std::max<std::int64_t>(ttl.count(), 1)); }
+std::string px(std::chrono::milliseconds ttl) {
+    return std::to_string(std::max<std::int64_t>(ttl.count(), 1));
+}
 
 }  // namespace
 
@@ -290,7 +320,7 @@ util::Result<store::ApplyResult> RedisSharedStore::apply(std::span<const core::S
 }
 
 util::Result<std::optional<store::MessageView>> RedisSharedStore::message(std::string_view message_id,
-                                                                           bool with_raw_json) {
+                                                                          bool with_raw_json) {
     if (with_raw_json) return m_inner->message(message_id, true);
     const std::string key = cache_key(message_id);
     auto cached = m_client->command({"GET", key});
@@ -322,7 +352,8 @@ util::Result<store::SendClaim> RedisSharedStore::begin_send(const store::SendRec
     auto claimed = m_client->command(
         {"SET", key, claim_value(draft.send_id, store::SendStatus::queued, ""), "NX", "PX", px(m_idempotency_ttl)});
     if (!claimed || claimed->is_error()) {
-        m_health.failed("idempotency_claim", claimed ? util::Error{ErrorKind::internal, claimed->text} : claimed.error());
+        m_health.failed("idempotency_claim",
+                        claimed ? util::Error{ErrorKind::internal, claimed->text} : claimed.error());
         return m_inner->begin_send(draft);  // store-only, as without Redis
     }
     m_health.succeeded();
@@ -393,13 +424,21 @@ util::Result<std::vector<core::RecipientState>> RedisSharedStore::recipients(con
 util::Result<store::DeliveryCounts> RedisSharedStore::counts(std::optional<util::UnixMillis> since) {
     return m_inner->counts(since);
 }
-util::Result<store::StoreInfo> RedisSharedStore::info() { return m_inner->info(); }
-util::Result<std::vector<core::Suppression>> RedisSharedStore::suppressions() { return m_inner->suppressions(); }
+util::Result<store::StoreInfo> RedisSharedStore::info() {
+    return m_inner->info();
+}
+util::Result<std::vector<core::Suppression>> RedisSharedStore::suppressions() {
+    return m_inner->suppressions();
+}
 util::Result<std::optional<core::Suppression>> RedisSharedStore::suppression(std::string_view address) {
     return m_inner->suppression(address);
 }
-util::Result<void> RedisSharedStore::suppress(const core::Suppression& entry) { return m_inner->suppress(entry); }
-util::Result<bool> RedisSharedStore::unsuppress(std::string_view address) { return m_inner->unsuppress(address); }
+util::Result<void> RedisSharedStore::suppress(const core::Suppression& entry) {
+    return m_inner->suppress(entry);
+}
+util::Result<bool> RedisSharedStore::unsuppress(std::string_view address) {
+    return m_inner->unsuppress(address);
+}
 util::Result<std::int64_t> RedisSharedStore::soft_bounces(std::string_view address) {
     return m_inner->soft_bounces(address);
 }
@@ -411,8 +450,7 @@ util::Result<std::optional<store::SendRecord>> RedisSharedStore::send(std::strin
 }
 
 util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
-                                                                const config::Config& c,
-                                                                const aws::Environment& env,
+                                                                const config::Config& c, const aws::Environment& env,
                                                                 const util::Clock& clock,
                                                                 worker::MetricsRegistry* metrics) {
     auto settings = redis_settings(c, env);

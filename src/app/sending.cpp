@@ -52,8 +52,7 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, 
             std::make_unique<sender::TokenBucketRateLimiter>(s.max_send_rate, s.max_send_rate, aws.clock, aws.sleeper);
     }
     s.ids = std::make_unique<sender::SendIdGenerator>(seed);
-    s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids,
-                                                options);
+    s.sender = std::make_unique<sender::Sender>(store, *s.ses, *s.limiter, aws.clock, aws.sleeper, *s.ids, options);
     return s;
 }
 
@@ -64,7 +63,8 @@ util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, con
                           "sending.sandbox_events needs sns.events_topic_arn (the topic `mailtrack setup` created)");
     }
     const auto where = sender::arn_region_account(topic);
-    if (!where) return util::fail(util::ErrorKind::config, "sns.events_topic_arn = " + topic + ": not an SNS topic ARN");
+    if (!where)
+        return util::fail(util::ErrorKind::config, "sns.events_topic_arn = " + topic + ": not an SNS topic ARN");
     sender::SandboxOptions options;
     options.region = where->first;
     options.account_id = where->second;

@@ -38,10 +38,8 @@ worker::QueueError to_queue_error(const aws::Error& e) {
     return worker::QueueError{kind, aws::is_retryable(e), e.http_status, e.code, e.request_id, e.message};
 }
 
-worker::QueueResult<std::vector<worker::QueueMessage>> SqsQueueClient::receive(std::string_view queue_url,
-                                                                               int max_messages,
-                                                                               std::chrono::seconds wait,
-                                                                               std::chrono::seconds visibility_timeout) {
+worker::QueueResult<std::vector<worker::QueueMessage>> SqsQueueClient::receive(
+    std::string_view queue_url, int max_messages, std::chrono::seconds wait, std::chrono::seconds visibility_timeout) {
     std::vector<worker::QueueMessage> out;
     if (m_interrupted.is_set()) return out;
     aws::ReceiveMessageRequest req;
@@ -69,8 +67,8 @@ worker::QueueResult<std::vector<worker::QueueMessage>> SqsQueueClient::receive(s
     return out;
 }
 
-worker::QueueResult<worker::BatchOutcome> SqsQueueClient::delete_batch(std::string_view queue_url,
-                                                                       const std::vector<worker::DeleteEntry>& entries) {
+worker::QueueResult<worker::BatchOutcome> SqsQueueClient::delete_batch(
+    std::string_view queue_url, const std::vector<worker::DeleteEntry>& entries) {
     std::vector<aws::DeleteEntry> req;
     req.reserve(entries.size());
     for (const auto& e : entries) req.push_back({e.id, e.receipt_handle});
@@ -102,6 +100,8 @@ worker::QueueResult<std::string> SqsQueueClient::send(std::string_view queue_url
     return std::move(r->message_id);
 }
 
-void SqsQueueClient::interrupt_receives() noexcept { m_interrupted.set(); }
+void SqsQueueClient::interrupt_receives() noexcept {
+    m_interrupted.set();
+}
 
 }  // namespace mailtrack::app

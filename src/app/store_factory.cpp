@@ -53,8 +53,8 @@ util::Result<store::MysqlOptions> mysql_options(const config::Config& config, co
     options.create_database = config.boolean("store.mysql_create_database");
 
     // Secrets Manager is only reached when the secret is the source in use.
-    const SecretSources sources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD", config.text("store.mysql_password_file"),
-                                config.text("store.mysql_secret_arn")};
+    const SecretSources sources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD",
+                                config.text("store.mysql_password_file"), config.text("store.mysql_secret_arn")};
     MAILTRACK_TRY_ASSIGN(auto secret, resolve_secret(sources, env, secrets_manager_fetcher(config, env)));
     if (secret) {
         options.password = std::move(secret->password);
@@ -65,8 +65,8 @@ util::Result<store::MysqlOptions> mysql_options(const config::Config& config, co
         auto settings = std::make_shared<const config::Config>(config);
         auto environment = std::make_shared<const aws::Environment>(env);
         options.refresh_password = [sources, settings, environment]() -> util::Result<std::string> {
-            MAILTRACK_TRY_ASSIGN(auto again, resolve_secret(sources, *environment,
-                                                            secrets_manager_fetcher(*settings, *environment)));
+            MAILTRACK_TRY_ASSIGN(
+                auto again, resolve_secret(sources, *environment, secrets_manager_fetcher(*settings, *environment)));
             if (!again) return util::fail(util::ErrorKind::config, "the MySQL password is no longer set");
             return std::move(again->password);
         };
@@ -95,7 +95,8 @@ util::Result<store::StoreTarget> store_target(const config::Config& config, cons
         MAILTRACK_TRY_ASSIGN(store::MysqlOptions options, mysql_options(config, env));
         return store::StoreTarget(std::move(options));
     }
-    return util::fail(util::ErrorKind::config, "store.backend: unknown backend \"" + backend + "\" (known: sqlite, mysql)");
+    return util::fail(util::ErrorKind::config,
+                      "store.backend: unknown backend \"" + backend + "\" (known: sqlite, mysql)");
 }
 
 util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& config, store::OpenMode mode) {

@@ -38,7 +38,8 @@ util::Result<SuppressionSyncReport> sync_suppressions(store::Store& store, aws::
         entry.address = address;
         entry.reason = d->reason == "COMPLAINT" ? core::SuppressionReason::complaint : core::SuppressionReason::bounce;
         entry.since = d->last_update_time ? d->last_update_time : now;
-        entry.detail = "SES account suppression list" + (d->message_id.empty() ? "" : " (message " + d->message_id + ")");
+        entry.detail =
+            "SES account suppression list" + (d->message_id.empty() ? "" : " (message " + d->message_id + ")");
         if (!options.dry_run) {
             if (auto r = store.suppress(entry); !r) {
                 report.errors.push_back(address + ": " + r.error().describe());

@@ -25,7 +25,9 @@ std::string json_string(const nlohmann::json& j, std::initializer_list<const cha
     return {};
 }
 
-bool is_expired_token(std::string_view code) { return code == "ExpiredToken" || code == "ExpiredTokenException"; }
+bool is_expired_token(std::string_view code) {
+    return code == "ExpiredToken" || code == "ExpiredTokenException";
+}
 
 }  // namespace
 
@@ -114,8 +116,8 @@ Result<HttpResponse> AwsClient::send(const Call& call) {
                 return response;
             }
             ErrorDetails d = call.parse_error(*response);
-            error = Error{classify(response->status, d.code), response->status, std::move(d.code),
-                          std::move(d.message), std::move(d.request_id)};
+            error = Error{classify(response->status, d.code), response->status, std::move(d.code), std::move(d.message),
+                          std::move(d.request_id)};
             if (error.message.empty() && error.code.empty()) {
                 error.message = response->body.substr(0, 200);
             }

@@ -1,12 +1,14 @@
 #include "mailtrack/aws/credentials.hpp"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <sstream>
 
-#include "json_util.hpp"
 #include "mailtrack/util/log.hpp"
 #include "mailtrack/util/time.hpp"
+
+#include "json_util.hpp"
 
 extern char** environ;
 
@@ -69,7 +71,8 @@ std::string config_section(const std::string& profile) {
 // Credentials JSON as IMDS and the container endpoint return it.
 Result<Credentials> parse_credentials_json(const std::string& body, std::string source) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return fail(ErrorKind::parse, source + ": credentials response is not JSON");
+    if (j.is_discarded() || !j.is_object())
+        return fail(ErrorKind::parse, source + ": credentials response is not JSON");
     const std::string code = detail::str(j, "Code");
     if (!code.empty() && code != "Success") {
         return fail(ErrorKind::auth, source + ": " + code + ": " + detail::str(j, "Message"), 0, code);
@@ -94,7 +97,8 @@ Environment process_environment() {
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
         std::string_view entry(*e);
         const auto eq = entry.find('=');
-        if (eq != std::string_view::npos) env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+        if (eq != std::string_view::npos)
+            env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
     }
     return env;
 }
@@ -153,8 +157,10 @@ Result<Credentials> ProfileProvider::credentials() {
             return fail(ErrorKind::auth, source + ": aws_access_key_id and aws_secret_access_key must both be set");
         }
         Credentials c{id->second, secret->second, "", std::nullopt, source};
-        if (auto t = s->find("aws_session_token"); t != s->end()) c.session_token = t->second;
-        else if (auto t2 = s->find("aws_security_token"); t2 != s->end()) c.session_token = t2->second;
+        if (auto t = s->find("aws_session_token"); t != s->end())
+            c.session_token = t->second;
+        else if (auto t2 = s->find("aws_security_token"); t2 != s->end())
+            c.session_token = t2->second;
         return c;
     }
     return not_found("profile " + m_profile + ": no keys in the shared credentials or config file");
@@ -167,7 +173,8 @@ Result<Credentials> ContainerProvider::credentials() {
     } else if (const std::string full = get(m_env, "AWS_CONTAINER_CREDENTIALS_FULL_URI"); !full.empty()) {
         const auto scheme_end = full.find("://");
         const auto host_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-        const auto host_end = full.find_first_of(":/", full[host_start] == '[' ? full.find(']', host_start) : host_start);
+        const auto host_end =
+            full.find_first_of(":/", full[host_start] == '[' ? full.find(']', host_start) : host_start);
         std::string host = full.substr(host_start, host_end - host_start);
         const bool allowed = full.rfind("https://", 0) == 0 || host == "localhost" || host.rfind("127.", 0) == 0 ||
                              host == "[::1]" || host == "169.254.170.2" || host == "169.254.170.23" ||
@@ -227,7 +234,8 @@ Result<void> ImdsProvider::refresh_token() {
     }
     if (!r) return fail(r.error().kind, "instance metadata token: " + r.error().message);
     if (r->status != 200 || r->body.empty()) {
-        return fail(ErrorKind::auth, "instance metadata token request answered HTTP " + std::to_string(r->status), r->status);
+        return fail(ErrorKind::auth, "instance metadata token request answered HTTP " + std::to_string(r->status),
+                    r->status);
     }
     m_token = r->body;
     // Renew a minute before the TTL runs out so a token never expires between check and use.

@@ -27,7 +27,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     if (colon == std::string_view::npos) return size * n;
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+        value.remove_suffix(1);
     headers->push_back({std::string(line.substr(0, colon)), std::string(value)});
     return size * n;
 }
@@ -40,7 +41,9 @@ ErrorKind kind_of(CURLcode code) {
     }
 }
 
-void wake_multi(void* multi) noexcept { curl_multi_wakeup(static_cast<CURLM*>(multi)); }
+void wake_multi(void* multi) noexcept {
+    curl_multi_wakeup(static_cast<CURLM*>(multi));
+}
 
 // Registers a request's multi handle with its cancel flag for as long as the request waits.
 class CancelRegistration {

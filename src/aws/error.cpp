@@ -48,7 +48,9 @@ util::Error to_util_error(const Error& e) {
         case ErrorKind::throttled:
         case ErrorKind::server: k = util::ErrorKind::io; break;
         case ErrorKind::auth: k = util::ErrorKind::config; break;
-        case ErrorKind::client: k = e.http_status == 404 ? util::ErrorKind::not_found : util::ErrorKind::invalid_input; break;
+        case ErrorKind::client:
+            k = e.http_status == 404 ? util::ErrorKind::not_found : util::ErrorKind::invalid_input;
+            break;
         case ErrorKind::parse:
         case ErrorKind::cancelled: k = util::ErrorKind::internal; break;
     }

@@ -3,6 +3,7 @@
 // Private helpers for the JSON protocols (not a public header).
 
 #include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "mailtrack/aws/error.hpp"

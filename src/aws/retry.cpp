@@ -6,7 +6,9 @@
 
 namespace mailtrack::aws {
 
-void ThreadSleeper::sleep_for(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+void ThreadSleeper::sleep_for(std::chrono::milliseconds duration) {
+    std::this_thread::sleep_for(duration);
+}
 
 double RandomJitter::unit() {
     std::lock_guard lock(m_mutex);
@@ -47,7 +49,9 @@ void RetryQuota::release(int cost) {
     m_available = std::min(m_available + cost, m_options.quota_capacity);
 }
 
-void RetryQuota::on_success_without_retry() { release(m_options.no_retry_increment); }
+void RetryQuota::on_success_without_retry() {
+    release(m_options.no_retry_increment);
+}
 
 int RetryQuota::available() const {
     std::lock_guard lock(m_mutex);
@@ -57,19 +61,41 @@ int RetryQuota::available() const {
 ErrorKind classify(int http_status, std::string_view code) noexcept {
     // botocore standard.py throttling codes, plus SNS "Throttled" (HTTP 429), SQS
     // "RequestThrottled" and "OverLimit" (too many in-flight messages: back off).
-    static constexpr std::array<std::string_view, 17> k_throttling = {
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
-        "PriorRequestNotComplete", "EC2ThrottledException", "Throttled", "KMSThrottling",
-        "OverLimit"};
+    static constexpr std::array<std::string_view, 17> k_throttling = {"Throttling",
+                                                                      "ThrottlingException",
+                                                                      "ThrottledException",
+                                                                      "RequestThrottledException",
+                                                                      "TooManyRequestsException",
+                                                                      "ProvisionedThroughputExceededException",
+                                                                      "TransactionInProgressException",
+                                                                      "RequestLimitExceeded",
+                                                                      "BandwidthLimitExceeded",
+                                                                      "LimitExceededException",
+                                                                      "RequestThrottled",
+                                                                      "SlowDown",
+                                                                      "PriorRequestNotComplete",
+                                                                      "EC2ThrottledException",
+                                                                      "Throttled",
+                                                                      "KMSThrottling",
+                                                                      "OverLimit"};
     static constexpr std::array<std::string_view, 3> k_transient = {"RequestTimeout", "RequestTimeoutException",
                                                                     "InternalFailure"};
-    static constexpr std::array<std::string_view, 16> k_auth = {
-        "AccessDenied", "AccessDeniedException", "AuthorizationError", "IncompleteSignature", "InvalidClientTokenId",
-        "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidSignatureException", "RequestExpired",
-        "ExpiredToken", "ExpiredTokenException", "MissingAuthenticationToken", "MissingAuthenticationTokenException",
-        "InvalidAccessKeyId", "InvalidSecurity", "NotAuthorized"};
+    static constexpr std::array<std::string_view, 16> k_auth = {"AccessDenied",
+                                                                "AccessDeniedException",
+                                                                "AuthorizationError",
+                                                                "IncompleteSignature",
+                                                                "InvalidClientTokenId",
+                                                                "UnrecognizedClientException",
+                                                                "SignatureDoesNotMatch",
+                                                                "InvalidSignatureException",
+                                                                "RequestExpired",
+                                                                "ExpiredToken",
+                                                                "ExpiredTokenException",
+                                                                "MissingAuthenticationToken",
+                                                                "MissingAuthenticationTokenException",
+                                                                "InvalidAccessKeyId",
+                                                                "InvalidSecurity",
+                                                                "NotAuthorized"};
     auto in = [&](const auto& list) { return std::find(list.begin(), list.end(), code) != list.end(); };
     if (in(k_throttling) || http_status == 429) return ErrorKind::throttled;
     if (in(k_transient) || (http_status >= 500 && http_status <= 599)) return ErrorKind::server;

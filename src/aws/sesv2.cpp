@@ -2,14 +2,15 @@
 
 #include <cmath>
 
-#include "json_util.hpp"
 #include "mailtrack/aws/sigv4.hpp"
+
+#include "json_util.hpp"
 
 namespace mailtrack::aws {
 namespace {
 
-using nlohmann::json;
 using detail::str;
+using nlohmann::json;
 
 json destination_json(const EmailDestination& d) {
     json j = json::object();
@@ -74,7 +75,9 @@ SuppressedDestination suppressed_from(const json& j) {
 }  // namespace
 
 std::string send_email_body(const SendEmailRequest& r) {
-    json j = {{"FromEmailAddress", r.from}, {"Destination", destination_json(r.destination)}, {"Content", content_json(r.content)}};
+    json j = {{"FromEmailAddress", r.from},
+              {"Destination", destination_json(r.destination)},
+              {"Content", content_json(r.content)}};
     if (!r.reply_to.empty()) j["ReplyToAddresses"] = r.reply_to;
     if (!r.configuration_set.empty()) j["ConfigurationSetName"] = r.configuration_set;
     if (!r.tags.empty()) j["EmailTags"] = tags_json(r.tags);
@@ -120,14 +123,17 @@ Result<std::vector<BulkEmailResult>> SesV2Client::send_bulk_email(const SendBulk
         json x = {{"Destination", destination_json(e.destination)}};
         if (!e.replacement_tags.empty()) x["ReplacementTags"] = tags_json(e.replacement_tags);
         if (!e.replacement_template_data.empty()) {
-            x["ReplacementEmailContent"] = {{"ReplacementTemplate", {{"ReplacementTemplateData", e.replacement_template_data}}}};
+            x["ReplacementEmailContent"] = {
+                {"ReplacementTemplate", {{"ReplacementTemplateData", e.replacement_template_data}}}};
         }
         entries.push_back(std::move(x));
     }
-    json j = {{"FromEmailAddress", r.from},
-              {"DefaultContent",
-               {{"Template", {{"TemplateName", r.default_template.template_name}, {"TemplateData", r.default_template.template_data}}}}},
-              {"BulkEmailEntries", entries}};
+    json j = {
+        {"FromEmailAddress", r.from},
+        {"DefaultContent",
+         {{"Template",
+           {{"TemplateName", r.default_template.template_name}, {"TemplateData", r.default_template.template_data}}}}},
+        {"BulkEmailEntries", entries}};
     if (!r.reply_to.empty()) j["ReplyToAddresses"] = r.reply_to;
     if (!r.default_tags.empty()) j["DefaultEmailTags"] = tags_json(r.default_tags);
     if (!r.configuration_set.empty()) j["ConfigurationSetName"] = r.configuration_set;
@@ -171,7 +177,8 @@ Result<SuppressedDestination> SesV2Client::get_suppressed_destination(const std:
     auto p = detail::parse_json_body(*body, "GetSuppressedDestination");
     if (!p) return util::Unexpected(std::move(p).error());
     const auto it = p->find("SuppressedDestination");
-    if (it == p->end() || !it->is_object()) return fail(ErrorKind::parse, "GetSuppressedDestination: no SuppressedDestination");
+    if (it == p->end() || !it->is_object())
+        return fail(ErrorKind::parse, "GetSuppressedDestination: no SuppressedDestination");
     return suppressed_from(*it);
 }
 
@@ -212,7 +219,8 @@ Result<SuppressedPage> SesV2Client::list_suppressed_destinations(const ListSuppr
     return page;
 }
 
-Result<std::vector<SuppressedDestination>> SesV2Client::list_all_suppressed_destinations(ListSuppressedRequest request) {
+Result<std::vector<SuppressedDestination>> SesV2Client::list_all_suppressed_destinations(
+    ListSuppressedRequest request) {
     std::vector<SuppressedDestination> all;
     for (int pages = 0; pages < 100000; ++pages) {
         auto page = list_suppressed_destinations(request);

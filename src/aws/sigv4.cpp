@@ -61,7 +61,9 @@ private:
     EVP_MD_CTX* m_ctx;
 };
 
-std::string_view as_view(const unsigned char* data, std::size_t n) { return {reinterpret_cast<const char*>(data), n}; }
+std::string_view as_view(const unsigned char* data, std::size_t n) {
+    return {reinterpret_cast<const char*>(data), n};
+}
 
 // HMAC-SHA256 as RFC 2104 defines it: H((K ^ opad) || H((K ^ ipad) || data)), K padded to the
 // 64-byte block (hashed first when longer).
@@ -85,7 +87,9 @@ Digest hmac(std::string_view key, std::string_view data) {
     return sha.of({as_view(opad.data(), block), as_view(inner.data(), inner.size())});
 }
 
-std::string_view as_view(const Digest& d) { return as_view(d.data(), d.size()); }
+std::string_view as_view(const Digest& d) {
+    return as_view(d.data(), d.size());
+}
 
 // The signing key depends only on the secret, the day, the region and the service: derived
 // once per thread and day instead of with four HMACs per request.
@@ -114,7 +118,9 @@ bool is_unreserved(unsigned char c) {
            c == '.' || c == '~';
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // Trims and collapses runs of whitespace to one space (botocore: ' '.join(value.split())).
 std::string canonical_header_value(std::string_view v) {
@@ -142,9 +148,8 @@ std::string lower(std::string_view s) {
 bool is_unsigned_header(std::string_view lname) {
     // botocore's SIGNED_HEADERS_BLACKLIST: hop-by-hop headers and ones proxies rewrite.
     static constexpr std::array<std::string_view, 11> k_skip = {
-        "connection", "expect",  "keep-alive",        "proxy-authenticate", "proxy-authorization",
-        "te",         "trailer", "transfer-encoding", "upgrade",            "user-agent",
-        "x-amzn-trace-id"};
+        "connection",        "expect",  "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id"};
     return std::find(k_skip.begin(), k_skip.end(), lname) != k_skip.end();
 }
 
@@ -253,8 +258,8 @@ std::string amz_date(util::UnixMillis now) {
     return std::string(buf.data(), n);
 }
 
-Signature compute_signature(const SignableRequest& request, const Credentials& credentials,
-                            const SigningScope& scope, std::string_view date_time) {
+Signature compute_signature(const SignableRequest& request, const Credentials& credentials, const SigningScope& scope,
+                            std::string_view date_time) {
     Signature s;
     // name -> values in order of appearance
     std::map<std::string, std::vector<std::string>> headers;
@@ -290,8 +295,7 @@ Signature compute_signature(const SignableRequest& request, const Credentials& c
     cr += sha256_hex(request.body);
 
     const std::string_view date = date_time.substr(0, 8);
-    const std::string credential_scope =
-        std::string(date) + "/" + scope.region + "/" + scope.service + "/aws4_request";
+    const std::string credential_scope = std::string(date) + "/" + scope.region + "/" + scope.service + "/aws4_request";
     s.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(date_time) + "\n" + credential_scope + "\n" + sha256_hex(cr);
 
     const Digest k_signing = signing_key(credentials, date, scope);

@@ -9,7 +9,10 @@ namespace {
 
 class Form {
 public:
-    explicit Form(std::string_view action) { add("Action", action); add("Version", "2010-03-31"); }
+    explicit Form(std::string_view action) {
+        add("Action", action);
+        add("Version", "2010-03-31");
+    }
     void add(std::string_view key, std::string_view value) {
         if (!m_body.empty()) m_body.push_back('&');
         m_body += key;
@@ -25,8 +28,10 @@ public:
             const std::string p = prefix + "MessageAttributes.entry." + std::to_string(n++) + ".";
             add(p + "Name", name);
             add(p + "Value.DataType", a.data_type);
-            if (a.data_type.rfind("Binary", 0) == 0) add(p + "Value.BinaryValue", a.binary_value);
-            else add(p + "Value.StringValue", a.string_value);
+            if (a.data_type.rfind("Binary", 0) == 0)
+                add(p + "Value.BinaryValue", a.binary_value);
+            else
+                add(p + "Value.StringValue", a.string_value);
         }
     }
     void add_map(const std::string& prefix, const std::map<std::string, std::string>& m) {
@@ -113,7 +118,8 @@ Result<Published> SnsClient::publish(const PublishRequest& req) {
     return out;
 }
 
-Result<PublishBatchOutcome> SnsClient::publish_batch(const std::string& topic_arn, const std::vector<PublishEntry>& batch) {
+Result<PublishBatchOutcome> SnsClient::publish_batch(const std::string& topic_arn,
+                                                     const std::vector<PublishEntry>& batch) {
     Form f("PublishBatch");
     f.add("TopicArn", topic_arn);
     int n = 1;
@@ -141,7 +147,8 @@ Result<PublishBatchOutcome> SnsClient::publish_batch(const std::string& topic_ar
     return out;
 }
 
-Result<std::string> SnsClient::create_topic(const std::string& name, const std::map<std::string, std::string>& attributes,
+Result<std::string> SnsClient::create_topic(const std::string& name,
+                                            const std::map<std::string, std::string>& attributes,
                                             const std::vector<std::pair<std::string, std::string>>& tags) {
     Form f("CreateTopic");
     f.add("Name", name);
@@ -172,7 +179,8 @@ Result<std::map<std::string, std::string>> SnsClient::get_topic_attributes(const
 }
 
 Result<std::string> SnsClient::subscribe(const std::string& topic_arn, const std::string& protocol,
-                                         const std::string& endpoint, const std::map<std::string, std::string>& attributes) {
+                                         const std::string& endpoint,
+                                         const std::map<std::string, std::string>& attributes) {
     Form f("Subscribe");
     f.add("TopicArn", topic_arn);
     f.add("Protocol", protocol);

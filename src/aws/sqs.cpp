@@ -4,14 +4,15 @@
 
 #include <charconv>
 
-#include "json_util.hpp"
 #include "mailtrack/util/json_escape.hpp"
+
+#include "json_util.hpp"
 
 namespace mailtrack::aws {
 namespace {
 
-using nlohmann::json;
 using detail::str;
+using nlohmann::json;
 
 std::optional<std::int64_t> to_int(const std::map<std::string, std::string>& m, const char* key) {
     const auto it = m.find(key);
@@ -27,8 +28,10 @@ json attributes_json(const MessageAttributes& attrs) {
     json out = json::object();
     for (const auto& [name, a] : attrs) {
         json v = {{"DataType", a.data_type}};
-        if (a.data_type.rfind("Binary", 0) == 0) v["BinaryValue"] = a.binary_value;
-        else v["StringValue"] = a.string_value;
+        if (a.data_type.rfind("Binary", 0) == 0)
+            v["BinaryValue"] = a.binary_value;
+        else
+            v["StringValue"] = a.string_value;
         out[name] = std::move(v);
     }
     return out;
@@ -75,7 +78,8 @@ Result<BatchOutcome> parse_batch_outcome(std::string_view body, std::string_view
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::object top;
-    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS || doc.get_object().get(top) != simdjson::SUCCESS) {
+    if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_object().get(top) != simdjson::SUCCESS) {
         return fail(ErrorKind::parse, std::string(operation) + ": response is not a JSON object");
     }
     auto text = [](simdjson::dom::object x, std::string_view key) {
@@ -105,7 +109,8 @@ Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view 
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (const auto err = parser.parse(body.data(), body.size()).get(doc); err != simdjson::SUCCESS) {
-        return fail(ErrorKind::parse, std::string("ReceiveMessage: the answer is not JSON: ") + simdjson::error_message(err));
+        return fail(ErrorKind::parse,
+                    std::string("ReceiveMessage: the answer is not JSON: ") + simdjson::error_message(err));
     }
     std::vector<SqsMessage> out;
     simdjson::dom::element messages;
@@ -117,7 +122,8 @@ Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view 
     out.reserve(list.size());
     for (simdjson::dom::element item : list) {
         simdjson::dom::object m;
-        if (item.get_object().get(m) != simdjson::SUCCESS) return fail(ErrorKind::parse, "ReceiveMessage: a message is not an object");
+        if (item.get_object().get(m) != simdjson::SUCCESS)
+            return fail(ErrorKind::parse, "ReceiveMessage: a message is not an object");
         SqsMessage msg;
         auto id = string_field(m, "MessageId", false);
         auto handle = string_field(m, "ReceiptHandle", true);
@@ -146,9 +152,9 @@ Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view 
                 auto type = string_field(a, "DataType", false);
                 auto text_value = string_field(a, "StringValue", false);
                 auto binary_value = string_field(a, "BinaryValue", false);
-                msg.message_attributes[std::string(field.key)] = MessageAttribute{
-                    type ? *type : std::string(), text_value ? *text_value : std::string(),
-                    binary_value ? *binary_value : std::string()};
+                msg.message_attributes[std::string(field.key)] =
+                    MessageAttribute{type ? *type : std::string(), text_value ? *text_value : std::string(),
+                                     binary_value ? *binary_value : std::string()};
             }
         }
         out.push_back(std::move(msg));
@@ -156,8 +162,12 @@ Result<std::vector<SqsMessage>> parse_receive_message_response(std::string_view 
     return out;
 }
 
-std::optional<std::int64_t> SqsMessage::receive_count() const { return to_int(attributes, "ApproximateReceiveCount"); }
-std::optional<std::int64_t> SqsMessage::sent_timestamp() const { return to_int(attributes, "SentTimestamp"); }
+std::optional<std::int64_t> SqsMessage::receive_count() const {
+    return to_int(attributes, "ApproximateReceiveCount");
+}
+std::optional<std::int64_t> SqsMessage::sent_timestamp() const {
+    return to_int(attributes, "SentTimestamp");
+}
 
 SqsClient::SqsClient(ClientContext context, ServiceEndpoint endpoint) : m_client(context, std::move(endpoint)) {}
 
@@ -198,7 +208,8 @@ Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageR
     names("MessageAttributeNames", req.message_attribute_names);
     body.push_back('}');
     // The long poll holds the request open for up to wait_seconds: allow that plus a margin.
-    const auto timeout = req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
+    const auto timeout =
+        req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
     auto answer = call("ReceiveMessage", body, timeout, req.cancel);
     if (!answer) return util::Unexpected(std::move(answer).error());
     return parse_receive_message_response(*answer);
@@ -210,7 +221,8 @@ Result<void> SqsClient::delete_message(const std::string& queue_url, const std::
     return {};
 }
 
-Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_url, const std::vector<DeleteEntry>& entries) {
+Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_url,
+                                                     const std::vector<DeleteEntry>& entries) {
     // The worker's hot path: written directly rather than through a JSON DOM.
     std::string body = "{\"QueueUrl\":";
     util::append_json_string(body, queue_url);
@@ -230,8 +242,10 @@ Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_ur
 
 Result<void> SqsClient::change_message_visibility(const std::string& queue_url, const std::string& receipt_handle,
                                                   int visibility_timeout) {
-    auto r = call("ChangeMessageVisibility",
-                  json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}, {"VisibilityTimeout", visibility_timeout}}.dump());
+    auto r =
+        call("ChangeMessageVisibility",
+             json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}, {"VisibilityTimeout", visibility_timeout}}
+                 .dump());
     if (!r) return util::Unexpected(std::move(r).error());
     return {};
 }
@@ -259,7 +273,8 @@ Result<SentMessage> SqsClient::send_message(const SendMessageRequest& req) {
     return m;
 }
 
-Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_url, const std::vector<SendEntry>& entries) {
+Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_url,
+                                                       const std::vector<SendEntry>& entries) {
     json e = json::array();
     for (const auto& x : entries) {
         json item = {{"Id", x.id}, {"MessageBody", x.body}};
@@ -273,7 +288,8 @@ Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_
     SendBatchOutcome o;
     if (const auto it = p->find("Successful"); it != p->end() && it->is_array()) {
         for (const auto& s : *it) {
-            o.successful.push_back({str(s, "Id"), str(s, "MessageId"), str(s, "MD5OfMessageBody"), str(s, "SequenceNumber")});
+            o.successful.push_back(
+                {str(s, "Id"), str(s, "MessageId"), str(s, "MD5OfMessageBody"), str(s, "SequenceNumber")});
         }
     }
     // The Failed entries are read as for every other batch answer.
@@ -302,7 +318,8 @@ Result<std::map<std::string, std::string>> SqsClient::get_queue_attributes(const
     return string_map(p->value("Attributes", json::object()));
 }
 
-Result<std::string> SqsClient::create_queue(const std::string& queue_name, const std::map<std::string, std::string>& attributes) {
+Result<std::string> SqsClient::create_queue(const std::string& queue_name,
+                                            const std::map<std::string, std::string>& attributes) {
     json j = {{"QueueName", queue_name}};
     if (!attributes.empty()) j["Attributes"] = attributes;
     auto r = call("CreateQueue", j.dump());
@@ -314,7 +331,8 @@ Result<std::string> SqsClient::create_queue(const std::string& queue_name, const
     return url;
 }
 
-Result<void> SqsClient::set_queue_attributes(const std::string& queue_url, const std::map<std::string, std::string>& attributes) {
+Result<void> SqsClient::set_queue_attributes(const std::string& queue_url,
+                                             const std::map<std::string, std::string>& attributes) {
     auto r = call("SetQueueAttributes", json{{"QueueUrl", queue_url}, {"Attributes", attributes}}.dump());
     if (!r) return util::Unexpected(std::move(r).error());
     return {};

@@ -2,14 +2,14 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <random>
-#include <unistd.h>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "mailtrack/app/aws_services.hpp"
@@ -23,6 +23,7 @@
 #include "mailtrack/core/reputation.hpp"
 #include "mailtrack/util/log.hpp"
 #include "mailtrack/util/time.hpp"
+
 #include "queue_commands.hpp"
 #include "table.hpp"
 
@@ -67,8 +68,10 @@ struct CommandError {
 
 config::Config load_config(const GlobalOptions& g) {
     std::optional<std::string> file;
-    if (!g.config_file.empty()) file = g.config_file;
-    else if (const char* f = std::getenv("MAILTRACK_CONFIG"); f != nullptr && *f != '\0') file = f;
+    if (!g.config_file.empty())
+        file = g.config_file;
+    else if (const char* f = std::getenv("MAILTRACK_CONFIG"); f != nullptr && *f != '\0')
+        file = f;
     std::vector<std::string> overrides = g.overrides;
     if (!g.db.empty()) overrides.push_back("store.sqlite_path=" + g.db);
     if (!g.log_level.empty()) overrides.push_back("log.level=" + g.log_level);
@@ -103,9 +106,13 @@ std::optional<app::RedisSettings> redis_settings(const config::Config& c) {
     return std::move(*r);
 }
 
-std::string when(const std::optional<util::UnixMillis>& t) { return t ? format_timestamp(*t) : std::string(); }
+std::string when(const std::optional<util::UnixMillis>& t) {
+    return t ? format_timestamp(*t) : std::string();
+}
 
-json opt_time(const std::optional<util::UnixMillis>& t) { return t ? json(format_timestamp(*t)) : json(nullptr); }
+json opt_time(const std::optional<util::UnixMillis>& t) {
+    return t ? json(format_timestamp(*t)) : json(nullptr);
+}
 
 json engagement_json(const core::Engagement& e) {
     return {{"opens", e.opens},
@@ -133,9 +140,9 @@ json recipient_json(const core::RecipientState& r) {
                          {"processing_time_millis", r.delivery->processing_time_millis}};
     }
     if (r.bounce) {
-        j["bounce"] = {{"at", format_timestamp(r.bounce->at)},      {"type", r.bounce->bounce_type},
-                       {"subtype", r.bounce->bounce_subtype},       {"action", r.bounce->action},
-                       {"status", r.bounce->status_code},           {"diagnostic_code", r.bounce->diagnostic_code}};
+        j["bounce"] = {{"at", format_timestamp(r.bounce->at)}, {"type", r.bounce->bounce_type},
+                       {"subtype", r.bounce->bounce_subtype},  {"action", r.bounce->action},
+                       {"status", r.bounce->status_code},      {"diagnostic_code", r.bounce->diagnostic_code}};
     }
     if (r.complaint) {
         j["complaint"] = {{"at", format_timestamp(r.complaint->at)},
@@ -171,10 +178,13 @@ std::string recipient_detail(const core::RecipientState& r) {
             }
             break;
         case RecipientStatus::complained:
-            if (r.complaint) return "feedback: " + (r.complaint->feedback_type.empty() ? "-" : r.complaint->feedback_type);
+            if (r.complaint)
+                return "feedback: " + (r.complaint->feedback_type.empty() ? "-" : r.complaint->feedback_type);
             break;
         case RecipientStatus::delivery_delayed:
-            if (r.delay) return r.delay->delay_type + (r.delay->expiration_time ? " until " + when(r.delay->expiration_time) : "");
+            if (r.delay)
+                return r.delay->delay_type +
+                       (r.delay->expiration_time ? " until " + when(r.delay->expiration_time) : "");
             break;
         case RecipientStatus::rejected:
         case RecipientStatus::rendering_failed:
@@ -183,8 +193,7 @@ std::string recipient_detail(const core::RecipientState& r) {
         case RecipientStatus::delivered:
             if (r.delivery) return r.delivery->smtp_response.substr(0, 60);
             break;
-        default:
-            break;
+        default: break;
     }
     return {};
 }
@@ -208,7 +217,8 @@ int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
     const std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     for (const auto& path : sources) {
         const std::string text = read_input(path);
-        if (auto r = ingestor.add_input(text, path == "-" ? "stdin" : path); !r) throw CommandError{r.error().describe()};
+        if (auto r = ingestor.add_input(text, path == "-" ? "stdin" : path); !r)
+            throw CommandError{r.error().describe()};
     }
     if (auto r = ingestor.flush(); !r) throw CommandError{r.error().describe()};
     const auto& rep = ingestor.report();
@@ -271,7 +281,8 @@ int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) 
                              m.event_count);
     Table rt({"RECIPIENT", "STATUS", "SINCE", "DETAIL"});
     for (const auto& r : v.recipients) {
-        rt.add({r.address, std::string(core::to_string(r.status.status)), format_timestamp(r.status.at), recipient_detail(r)});
+        rt.add({r.address, std::string(core::to_string(r.status.status)), format_timestamp(r.status.at),
+                recipient_detail(r)});
     }
     std::cout << rt.render() << "\n";
     Table et({"TIME", "EVENT", "ID"});
@@ -373,14 +384,18 @@ int cmd_list(const GlobalOptions& g, const std::string& recipient, const std::st
     if (!status.empty()) {
         f.status = core::parse_status(status);
         if (!f.status) {
-            throw CommandError{"--status " + status + ": unknown status (one of queued, sent, delivery_delayed, "
-                               "soft_bounced, delivered, rendering_failed, rejected, bounced, complained)", k_exit_partial};
+            throw CommandError{"--status " + status +
+                                   ": unknown status (one of queued, sent, delivery_delayed, "
+                                   "soft_bounced, delivered, rendering_failed, rejected, bounced, complained)",
+                               k_exit_partial};
         }
     }
     if (!since.empty()) {
         util::SystemClock clock;
         f.since = util::parse_since(since, clock.now_millis());
-        if (!f.since) throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d", k_exit_partial};
+        if (!f.since)
+            throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d",
+                               k_exit_partial};
     }
     auto store = open_store(c);
     auto rows = store->recipients(f);
@@ -406,7 +421,9 @@ int cmd_stats(const GlobalOptions& g, const std::string& since) {
     if (!since.empty()) {
         util::SystemClock clock;
         from = util::parse_since(since, clock.now_millis());
-        if (!from) throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d", k_exit_partial};
+        if (!from)
+            throw CommandError{"--since " + since + ": expected an ISO 8601 time or a duration like 24h or 7d",
+                               k_exit_partial};
     }
     auto store = open_store(c);
     auto counts = store->counts(from);
@@ -438,12 +455,13 @@ int cmd_stats(const GlobalOptions& g, const std::string& since) {
                   << "\n";
         return k_exit_ok;
     }
-    std::cout << fmt::format("messages {}  recipients {}\nsent {}  delivered {}  bounced {}  complained {}  opens {}  clicks {}\n",
-                             n.messages, n.recipients, n.sent, n.delivered, n.hard_bounced, n.complained, n.opens, n.clicks);
+    std::cout << fmt::format(
+        "messages {}  recipients {}\nsent {}  delivered {}  bounced {}  complained {}  opens {}  clicks {}\n",
+        n.messages, n.recipients, n.sent, n.delivered, n.hard_bounced, n.complained, n.opens, n.clicks);
     std::cout << fmt::format("bounce rate    {:6.2f}%  {}  (SES: warning at 5%, at risk at 10%)\n", bounce_rate * 100,
                              core::to_string(bounce_verdict));
-    std::cout << fmt::format("complaint rate {:6.3f}%  {}  (SES: warning at 0.1%, at risk at 0.5%)\n", complaint_rate * 100,
-                             core::to_string(complaint_verdict));
+    std::cout << fmt::format("complaint rate {:6.3f}%  {}  (SES: warning at 0.1%, at risk at 0.5%)\n",
+                             complaint_rate * 100, core::to_string(complaint_verdict));
     Table t({"STATUS", "RECIPIENTS"});
     for (int i = 0; i < core::k_status_count; ++i) {
         t.add({std::string(core::to_string(static_cast<core::RecipientStatus>(i))), std::to_string(n.by_status[i])});
@@ -470,8 +488,9 @@ int cmd_aws_check(const GlobalOptions& g) {
     out["region"] = {{"value", s->region.value}, {"source", s->region.source}};
     auto creds = s->credentials->credentials();
     if (creds) {
-        std::string key = creds->access_key_id.substr(0, 4) + "..." +
-                          (creds->access_key_id.size() > 8 ? creds->access_key_id.substr(creds->access_key_id.size() - 4) : "");
+        std::string key =
+            creds->access_key_id.substr(0, 4) + "..." +
+            (creds->access_key_id.size() > 8 ? creds->access_key_id.substr(creds->access_key_id.size() - 4) : "");
         line("credentials", creds->source + "  (key " + key + (creds->session_token.empty() ? "" : ", session token") +
                                 (creds->expiration ? ", expires " + format_timestamp(*creds->expiration) : "") + ")");
         out["credentials"] = {{"ok", true}, {"source", creds->source}};
@@ -482,7 +501,8 @@ int cmd_aws_check(const GlobalOptions& g) {
     line("sqs endpoint", s->sqs_endpoint.value + "  (" + s->sqs_endpoint.source + ")");
     line("sns endpoint", s->sns_endpoint.value + "  (" + s->sns_endpoint.source + ")");
     line("ses endpoint", s->sesv2_endpoint.value + "  (" + s->sesv2_endpoint.source + ")");
-    out["endpoints"] = {{"sqs", s->sqs_endpoint.value}, {"sns", s->sns_endpoint.value}, {"sesv2", s->sesv2_endpoint.value}};
+    out["endpoints"] = {
+        {"sqs", s->sqs_endpoint.value}, {"sns", s->sns_endpoint.value}, {"sesv2", s->sesv2_endpoint.value}};
 
     bool all_ok = static_cast<bool>(creds);
     json checks = json::array();
@@ -532,8 +552,10 @@ int cmd_notify(const GlobalOptions& g, std::string topic, const std::string& sub
     auto s = open_aws(c);
     auto r = s->sns->publish({topic, message, subject, "", {}, "", ""});
     if (!r) throw CommandError{"notify: " + aws::to_util_error(r.error()).describe()};
-    if (g.json) std::cout << json{{"message_id", r->message_id}, {"topic_arn", topic}}.dump() << "\n";
-    else std::cout << "published " << r->message_id << " to " << topic << "\n";
+    if (g.json)
+        std::cout << json{{"message_id", r->message_id}, {"topic_arn", topic}}.dump() << "\n";
+    else
+        std::cout << "published " << r->message_id << " to " << topic << "\n";
     return k_exit_ok;
 }
 
@@ -542,7 +564,6 @@ int cmd_config_show(const GlobalOptions& g) {
     std::cout << (g.json ? c.show_json() + "\n" : c.show());
     return k_exit_ok;
 }
-
 
 // ---- sending -------------------------------------------------------------------------------
 
@@ -567,17 +588,28 @@ GlobalOptions with_sandbox_flags(const GlobalOptions& g, bool events, bool engag
 
 void enable_sandbox_if_asked(app::Sending& sending, app::AwsServices& aws, const config::Config& c) {
     if (!c.boolean("sending.sandbox_events")) return;
-    if (auto r = app::enable_sandbox_events(sending, aws, c); !r) throw CommandError{r.error().describe(), k_exit_partial};
+    if (auto r = app::enable_sandbox_events(sending, aws, c); !r)
+        throw CommandError{r.error().describe(), k_exit_partial};
 }
 
 // The content type of an attachment from its file name; "FILE;type=a/b" overrides it.
 std::string content_type_for(const std::string& name) {
     static const std::pair<const char*, const char*> k_types[] = {
-        {".txt", "text/plain"},       {".csv", "text/csv"},           {".html", "text/html"},
-        {".htm", "text/html"},        {".json", "application/json"},  {".pdf", "application/pdf"},
-        {".png", "image/png"},        {".jpg", "image/jpeg"},         {".jpeg", "image/jpeg"},
-        {".gif", "image/gif"},        {".svg", "image/svg+xml"},      {".zip", "application/zip"},
-        {".gz", "application/gzip"},  {".xml", "application/xml"},    {".ics", "text/calendar"},
+        {".txt", "text/plain"},
+        {".csv", "text/csv"},
+        {".html", "text/html"},
+        {".htm", "text/html"},
+        {".json", "application/json"},
+        {".pdf", "application/pdf"},
+        {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".svg", "image/svg+xml"},
+        {".zip", "application/zip"},
+        {".gz", "application/gzip"},
+        {".xml", "application/xml"},
+        {".ics", "text/calendar"},
         {".doc", "application/msword"},
         {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
         {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
@@ -593,7 +625,8 @@ std::string content_type_for(const std::string& name) {
 
 std::pair<std::string, std::string> split_pair(const std::string& text, char sep, const std::string& what) {
     const auto at = text.find(sep);
-    if (at == std::string::npos || at == 0) throw CommandError{what + " " + text + ": expected NAME" + sep + "VALUE", k_exit_partial};
+    if (at == std::string::npos || at == 0)
+        throw CommandError{what + " " + text + ": expected NAME" + sep + "VALUE", k_exit_partial};
     std::string value = text.substr(at + 1);
     if (sep == ':' && !value.empty() && value.front() == ' ') value.erase(0, 1);
     return {text.substr(0, at), value};
@@ -637,8 +670,8 @@ int cmd_send(const GlobalOptions& given, const SendOptions& o) {
 
     auto store = open_store(c);
     auto aws = open_aws(c);
-    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
-                      std::random_device{}();
+    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^
+                      (static_cast<std::uint64_t>(::getpid()) << 32) ^ std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
     auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
@@ -652,7 +685,8 @@ int cmd_send(const GlobalOptions& given, const SendOptions& o) {
             if (e.aws) out["aws_error_code"] = e.aws->code;
             if (!e.suppressed.empty()) {
                 json list = json::array();
-                for (const auto& x : e.suppressed) list.push_back({{"address", x.address}, {"reason", core::to_string(x.reason)}});
+                for (const auto& x : e.suppressed)
+                    list.push_back({{"address", x.address}, {"reason", core::to_string(x.reason)}});
                 out["suppressed"] = list;
             }
             std::cout << out.dump() << "\n";
@@ -675,8 +709,8 @@ int cmd_send(const GlobalOptions& given, const SendOptions& o) {
                   << "\n";
     } else {
         std::cout << "send id         " << result->send_id << "\n"
-                  << "SES message id  " << result->ses_message_id << (result->duplicate ? "  (already sent: not sent again)" : "")
-                  << "\n";
+                  << "SES message id  " << result->ses_message_id
+                  << (result->duplicate ? "  (already sent: not sent again)" : "") << "\n";
         for (const auto& x : result->skipped) {
             std::cout << "skipped         " << x.address << "  (suppressed: " << core::to_string(x.reason)
                       << (x.detail.empty() ? "" : ", " + x.detail) << "; --force sends anyway)\n";
@@ -699,7 +733,10 @@ struct SendBulkOptions {
 class BulkProgressReport {
 public:
     BulkProgressReport(const util::Clock& clock, bool quiet)
-        : m_clock(clock), m_tty(!quiet && ::isatty(STDERR_FILENO) == 1), m_quiet(quiet), m_start(clock.steady_now()),
+        : m_clock(clock),
+          m_tty(!quiet && ::isatty(STDERR_FILENO) == 1),
+          m_quiet(quiet),
+          m_start(clock.steady_now()),
           m_last(m_start) {}
     void operator()(std::size_t done, std::size_t total) {
         if (m_quiet) return;
@@ -712,7 +749,8 @@ public:
             const int filled = total ? static_cast<int>(k_width * done / total) : k_width;
             std::cerr << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
                       << std::string(static_cast<std::size_t>(k_width - filled), ' ') << "] " << done << "/" << total
-                      << fmt::format("  {:.1f}/s  ETA {:.0f}s ", rate, eta) << (done == total ? "\n" : "") << std::flush;
+                      << fmt::format("  {:.1f}/s  ETA {:.0f}s ", rate, eta) << (done == total ? "\n" : "")
+                      << std::flush;
         } else if (done == total || now - m_last >= std::chrono::seconds(5)) {
             m_last = now;
             std::cerr << fmt::format("send-bulk: {}/{} rows, {:.1f}/s, ETA {:.0f}s\n", done, total, rate, eta);
@@ -745,8 +783,8 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
 
     auto store = open_store(c);
     auto aws = open_aws(c);
-    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^ (static_cast<std::uint64_t>(::getpid()) << 32) ^
-                      std::random_device{}();
+    const auto seed = static_cast<std::uint64_t>(aws->clock.now_millis()) ^
+                      (static_cast<std::uint64_t>(::getpid()) << 32) ^ std::random_device{}();
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
     auto sending = app::make_sending(*store, *aws, seed, *options, redis_settings(c));
@@ -762,12 +800,16 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
             std::cerr << "mailtrack: warning: " << o.recipients << ":" << x.line << ": " << x.detail << "\n";
         }
         if (x.outcome != sender::BulkOutcome::sent && x.outcome != sender::BulkOutcome::already_sent) {
-            rows.push_back({{"line", x.line}, {"address", x.address}, {"outcome", sender::to_string(x.outcome)},
-                            {"detail", x.detail}, {"send_id", x.send_id}});
+            rows.push_back({{"line", x.line},
+                            {"address", x.address},
+                            {"outcome", sender::to_string(x.outcome)},
+                            {"detail", x.detail},
+                            {"send_id", x.send_id}});
         }
     }
     const auto n = [&](sender::BulkOutcome k) { return counts[static_cast<int>(k)]; };
-    const bool clean = csv.errors.empty() && n(sender::BulkOutcome::failed) == 0 && n(sender::BulkOutcome::in_doubt) == 0;
+    const bool clean =
+        csv.errors.empty() && n(sender::BulkOutcome::failed) == 0 && n(sender::BulkOutcome::in_doubt) == 0;
     if (g.json) {
         json bad = json::array();
         for (const auto& e : csv.errors) bad.push_back({{"line", e.line}, {"error", e.message}});
@@ -782,10 +824,10 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
                          .dump()
                   << "\n";
     } else {
-        std::cout << "sent " << n(sender::BulkOutcome::sent) << ", already sent " << n(sender::BulkOutcome::already_sent)
-                  << ", suppressed " << n(sender::BulkOutcome::suppressed) << ", failed "
-                  << n(sender::BulkOutcome::failed) << ", in doubt " << n(sender::BulkOutcome::in_doubt) << ", bad rows "
-                  << csv.errors.size() << "\n";
+        std::cout << "sent " << n(sender::BulkOutcome::sent) << ", already sent "
+                  << n(sender::BulkOutcome::already_sent) << ", suppressed " << n(sender::BulkOutcome::suppressed)
+                  << ", failed " << n(sender::BulkOutcome::failed) << ", in doubt " << n(sender::BulkOutcome::in_doubt)
+                  << ", bad rows " << csv.errors.size() << "\n";
         for (const auto& x : rows) {
             std::cout << o.recipients << ":" << x["line"].get<std::size_t>() << ": " << x["address"].get<std::string>()
                       << " " << x["outcome"].get<std::string>() << ": " << x["detail"].get<std::string>() << "\n";
@@ -808,17 +850,24 @@ core::Suppression manual_entry(const std::string& address, const std::string& re
                                const std::string& expires, util::UnixMillis now) {
     core::Suppression s;
     s.address = core::normalize_address(address);
-    if (!core::is_plausible_address(s.address)) throw CommandError{"not an email address: \"" + address + "\"", k_exit_partial};
+    if (!core::is_plausible_address(s.address))
+        throw CommandError{"not an email address: \"" + address + "\"", k_exit_partial};
     const auto parsed = core::parse_suppression_reason(reason.empty() ? "manual" : reason);
-    if (!parsed) throw CommandError{"unknown reason \"" + reason + "\" (manual, soft_bounce_policy, bounce, complaint)", k_exit_partial};
+    if (!parsed)
+        throw CommandError{"unknown reason \"" + reason + "\" (manual, soft_bounce_policy, bounce, complaint)",
+                           k_exit_partial};
     s.reason = *parsed;
     s.since = now;
     s.detail = detail;
     if (!expires.empty()) {
         // "30d" means 30 days from now; an ISO time is taken as is.
-        if (auto ago = util::parse_since(expires, now); ago && !util::parse_timestamp(expires)) s.expires_at = now + (now - *ago);
-        else if (auto at = util::parse_timestamp(expires)) s.expires_at = *at;
-        else throw CommandError{"--expires " + expires + ": expected an ISO 8601 time or a duration like 30d", k_exit_partial};
+        if (auto ago = util::parse_since(expires, now); ago && !util::parse_timestamp(expires))
+            s.expires_at = now + (now - *ago);
+        else if (auto at = util::parse_timestamp(expires))
+            s.expires_at = *at;
+        else
+            throw CommandError{"--expires " + expires + ": expected an ISO 8601 time or a duration like 30d",
+                               k_exit_partial};
     }
     return s;
 }
@@ -865,7 +914,8 @@ int cmd_suppress_list(const GlobalOptions& g) {
     }
     Table t({"ADDRESS", "REASON", "SINCE", "EXPIRES", "DETAIL"});
     for (const auto& s : *list) {
-        t.add({s.address, std::string(core::to_string(s.reason)), format_timestamp(s.since), when(s.expires_at), s.detail});
+        t.add({s.address, std::string(core::to_string(s.reason)), format_timestamp(s.since), when(s.expires_at),
+               s.detail});
     }
     std::cout << t.render();
     return k_exit_ok;
@@ -920,8 +970,8 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
         auto f = csv_fields(line);
         if (line_no == 1 && f[0] == "address") continue;
         try {
-            auto entry = manual_entry(f[0], f.size() > 1 && !f[1].empty() ? f[1] : default_reason, f.size() > 2 ? f[2] : "",
-                                      f.size() > 3 ? f[3] : "", clock.now_millis());
+            auto entry = manual_entry(f[0], f.size() > 1 && !f[1].empty() ? f[1] : default_reason,
+                                      f.size() > 2 ? f[2] : "", f.size() > 3 ? f[3] : "", clock.now_millis());
             if (auto r = store->suppress(entry); !r) throw CommandError{r.error().describe()};
             ++imported;
         } catch (const CommandError& e) {
@@ -930,8 +980,10 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
             if (!g.json) std::cerr << path << ":" << line_no << ": " << e.message << "\n";
         }
     }
-    if (g.json) std::cout << json{{"imported", imported}, {"bad", bad}}.dump() << "\n";
-    else std::cout << "imported " << imported << ", bad lines " << bad.size() << "\n";
+    if (g.json)
+        std::cout << json{{"imported", imported}, {"bad", bad}}.dump() << "\n";
+    else
+        std::cout << "imported " << imported << ", bad lines " << bad.size() << "\n";
     return bad.empty() ? k_exit_ok : k_exit_failure;
 }
 
@@ -943,7 +995,10 @@ int cmd_suppress_sync(const GlobalOptions& g, bool prune, bool dry_run) {
     auto r = app::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
     if (!r) throw CommandError{"suppress sync: " + r.error().describe()};
     if (g.json) {
-        std::cout << json{{"pulled", r->pulled}, {"pushed", r->pushed}, {"pruned", r->pruned}, {"errors", r->errors},
+        std::cout << json{{"pulled", r->pulled},
+                          {"pushed", r->pushed},
+                          {"pruned", r->pruned},
+                          {"errors", r->errors},
                           {"dry_run", dry_run}}
                          .dump()
                   << "\n";
@@ -1020,7 +1075,9 @@ int run(int argc, char** argv) {
         if (message_id.empty() == status_send_id.empty()) {
             throw CLI::ValidationError("status", "give a MESSAGE_ID or --send SEND_ID (one of them)");
         }
-        action = [&] { return status_send_id.empty() ? cmd_status(g, message_id, raw) : cmd_status_send(g, status_send_id); };
+        action = [&] {
+            return status_send_id.empty() ? cmd_status(g, message_id, raw) : cmd_status_send(g, status_send_id);
+        };
     });
 
     std::string recipient, status_filter, since;
@@ -1048,8 +1105,9 @@ int run(int argc, char** argv) {
     worker_cmd->add_option("--metrics-file", worker_run.metrics_file,
                            "rewrite this file with the metrics in Prometheus text format every second and at exit "
                            "(e.g. for node_exporter's textfile collector)");
-    worker_cmd->add_option("--stop-after", worker_run.stop_after,
-                           "stop gracefully once N messages have been deleted (one-shot drains, benchmarks)")
+    worker_cmd
+        ->add_option("--stop-after", worker_run.stop_after,
+                     "stop gracefully once N messages have been deleted (one-shot drains, benchmarks)")
         ->check(CLI::PositiveNumber);
     worker_cmd->callback([&] {
         action = [&] {
@@ -1059,7 +1117,8 @@ int run(int argc, char** argv) {
     });
 
     app::PipelineSpec setup_spec;
-    auto* setup = cli.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
+    auto* setup =
+        cli.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
     add_common(setup);
     setup->add_option("--topic-name", setup_spec.topic_name, "SNS topic name")->capture_default_str();
     setup->add_option("--queue-name", setup_spec.queue_name, "SQS queue name")->capture_default_str();
@@ -1079,11 +1138,13 @@ int run(int argc, char** argv) {
     bool dlq_apply = false;
     auto* dlq = cli.add_subcommand("dlq", "the dead-letter queue");
     dlq->require_subcommand(1);
-    auto* dlq_inspect = dlq->add_subcommand("inspect", "show dead letters with the parse error of each (nothing deleted)");
+    auto* dlq_inspect =
+        dlq->add_subcommand("inspect", "show dead letters with the parse error of each (nothing deleted)");
     add_common(dlq_inspect);
     dlq_inspect->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
     dlq_inspect->add_option("--limit", dlq_limit, "at most this many")->capture_default_str();
-    dlq_inspect->callback([&] { action = [&] { return cmd_dlq_inspect(load_config(g), dlq_url, dlq_limit, g.json); }; });
+    dlq_inspect->callback(
+        [&] { action = [&] { return cmd_dlq_inspect(load_config(g), dlq_url, dlq_limit, g.json); }; });
     auto* dlq_redrive = dlq->add_subcommand("redrive", "move dead letters back into the main queue");
     add_common(dlq_redrive);
     dlq_redrive->add_option("--queue-url", dlq_url, "dead-letter queue (default worker.dlq_url)");
@@ -1109,7 +1170,8 @@ int run(int argc, char** argv) {
 
     auto* aws_cmd = cli.add_subcommand("aws", "AWS connectivity");
     aws_cmd->require_subcommand(1);
-    auto* check = aws_cmd->add_subcommand("check", "region, credential source, endpoints, and one cheap read per service");
+    auto* check =
+        aws_cmd->add_subcommand("check", "region, credential source, endpoints, and one cheap read per service");
     add_common(check);
     check->callback([&] { action = [&] { return cmd_aws_check(g); }; });
 
@@ -1138,7 +1200,8 @@ int run(int argc, char** argv) {
     send->add_option("--header", send_opts.headers, "custom header \"Name: value\" (repeatable)");
     send->add_option("--template", send_opts.template_name, "SES template name (instead of subject and bodies)");
     send->add_option("--template-data", send_opts.template_data, "template data, a JSON object");
-    send->add_option("--configuration-set", send_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
+    send->add_option("--configuration-set", send_opts.configuration_set,
+                     "SES configuration set (default: ses.configuration_set)");
     send->add_option("--tag", send_opts.tags, "SES message tag k=v (repeatable)");
     send->add_option("--list-contact-list", send_opts.list_contact_list, "SES list management: contact list");
     send->add_option("--list-topic", send_opts.list_topic, "SES list management: topic");
@@ -1154,9 +1217,11 @@ int run(int argc, char** argv) {
     auto* bulk = cli.add_subcommand("send-bulk", "send an SES template to every row of a CSV (resumable)");
     add_common(bulk);
     bulk->add_option("--template", bulk_opts.template_name, "SES template name")->required();
-    bulk->add_option("--recipients", bulk_opts.recipients, "CSV: address,template data JSON,tags (k=v;k=v)")->required();
+    bulk->add_option("--recipients", bulk_opts.recipients, "CSV: address,template data JSON,tags (k=v;k=v)")
+        ->required();
     bulk->add_option("--from", bulk_opts.from, "From address (default: ses.from)");
-    bulk->add_option("--configuration-set", bulk_opts.configuration_set, "SES configuration set (default: ses.configuration_set)");
+    bulk->add_option("--configuration-set", bulk_opts.configuration_set,
+                     "SES configuration set (default: ses.configuration_set)");
     bulk->add_option("--tag", bulk_opts.tags, "SES message tag k=v on every row (repeatable)");
     bulk->add_flag("--force", bulk_opts.force, "send to suppressed addresses too");
     bulk->add_flag("--sandbox-events", bulk_opts.sandbox_events,
@@ -1175,7 +1240,8 @@ int run(int argc, char** argv) {
     sup_add->add_option("--reason", sup_reason, "manual (default), soft_bounce_policy, bounce, complaint");
     sup_add->add_option("--detail", sup_detail, "a note kept with the entry");
     sup_add->add_option("--expires", sup_expires, "expiry: an ISO time or a duration from now like 30d");
-    sup_add->callback([&] { action = [&] { return cmd_suppress_add(g, sup_addresses, sup_reason, sup_detail, sup_expires); }; });
+    sup_add->callback(
+        [&] { action = [&] { return cmd_suppress_add(g, sup_addresses, sup_reason, sup_detail, sup_expires); }; });
     auto* sup_remove = suppress->add_subcommand("remove", "remove addresses");
     add_common(sup_remove);
     sup_remove->add_option("addresses", sup_addresses, "addresses")->required();
@@ -1183,7 +1249,8 @@ int run(int argc, char** argv) {
     auto* sup_list = suppress->add_subcommand("list", "list the suppression list");
     add_common(sup_list);
     sup_list->callback([&] { action = [&] { return cmd_suppress_list(g); }; });
-    auto* sup_import = suppress->add_subcommand("import", "import CSV address[,reason[,detail[,expires_at]]] or one address per line");
+    auto* sup_import =
+        suppress->add_subcommand("import", "import CSV address[,reason[,detail[,expires_at]]] or one address per line");
     add_common(sup_import);
     sup_import->add_option("file", sup_file, "file; - for standard input")->required();
     sup_import->add_option("--reason", sup_reason, "reason for lines that name none (default manual)");
@@ -1195,7 +1262,8 @@ int run(int argc, char** argv) {
     bool sync_prune = false, sync_dry_run = false;
     auto* sup_sync = suppress->add_subcommand("sync", "reconcile with SES's account-level suppression list, both ways");
     add_common(sup_sync);
-    sup_sync->add_flag("--prune", sync_prune, "also delete from SES the entries not on our list (ours is the authority)");
+    sup_sync->add_flag("--prune", sync_prune,
+                       "also delete from SES the entries not on our list (ours is the authority)");
     sup_sync->add_flag("--dry-run", sync_dry_run, "show what would change, change nothing");
     sup_sync->callback([&] { action = [&] { return cmd_suppress_sync(g, sync_prune, sync_dry_run); }; });
 

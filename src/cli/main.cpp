@@ -1,3 +1,5 @@
 #include "mailtrack/cli/cli.hpp"
 
-int main(int argc, char** argv) { return mailtrack::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return mailtrack::cli::run(argc, argv);
+}

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 #include <malloc.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <atomic>
@@ -11,7 +12,6 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -39,7 +39,9 @@ int failure(const std::string& message) {
     return k_exit_failure;
 }
 
-std::string toml_string(const std::string& s) { return json(s).dump(); }  // JSON escapes are valid TOML basic strings
+std::string toml_string(const std::string& s) {
+    return json(s).dump();
+}  // JSON escapes are valid TOML basic strings
 
 // Writes the metrics next to `path` and renames the file over it, so a reader (node_exporter's
 // textfile collector) never sees half a file. A failure is logged, not fatal: metrics are not
@@ -86,12 +88,11 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     // A store that cannot be reached yet (the database server is down or still starting) is
     // waited for, as an outage later is, instead of ending the worker; other errors end it.
     auto opened = app::open_store(c);
-    for (std::chrono::milliseconds backoff{500};
-         !opened && opened.error().kind == util::ErrorKind::storage_unavailable;
+    for (std::chrono::milliseconds backoff{500}; !opened && opened.error().kind == util::ErrorKind::storage_unavailable;
          backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30))) {
-        util::log::warn("store unavailable at start; waiting for it",
-                        {{"error", opened.error().describe()},
-                         {"retry_in_ms", static_cast<std::int64_t>(backoff.count())}});
+        util::log::warn(
+            "store unavailable at start; waiting for it",
+            {{"error", opened.error().describe()}, {"retry_in_ms", static_cast<std::int64_t>(backoff.count())}});
         const auto whole = std::chrono::duration_cast<std::chrono::seconds>(backoff);
         const timespec wait{static_cast<time_t>(whole.count()),
                             static_cast<long>(std::chrono::nanoseconds(backoff - whole).count())};
@@ -174,21 +175,19 @@ int cmd_setup(const config::Config& c, app::PipelineSpec spec, bool as_json) {
     auto p = app::set_up_pipeline(*(*aws)->sqs, *(*aws)->sns, spec);
     if (!p) return failure("setup: " + p.error().describe());
     if (as_json) {
-        std::cout << json{{"topic_arn", p->topic_arn},
-                          {"queue_url", p->queue_url},
-                          {"queue_arn", p->queue_arn},
-                          {"dlq_url", p->dlq_url},
-                          {"dlq_arn", p->dlq_arn},
-                          {"subscription_arn", p->subscription_arn},
+        std::cout << json{{"topic_arn", p->topic_arn},      {"queue_url", p->queue_url},
+                          {"queue_arn", p->queue_arn},      {"dlq_url", p->dlq_url},
+                          {"dlq_arn", p->dlq_arn},          {"subscription_arn", p->subscription_arn},
                           {"raw_delivery", p->raw_delivery}}
                          .dump()
                   << "\n";
     } else {
         std::cout << "# mailtrack setup: SES events topic -> SQS queue (dead-letter queue after "
                   << spec.max_receive_count << " receives)\n"
-                  << "# subscription " << p->subscription_arn << (p->raw_delivery ? " (raw delivery)" : " (SNS envelope)")
-                  << "\n[worker]\nqueue_urls = [" << toml_string(p->queue_url) << "]\ndlq_url = "
-                  << toml_string(p->dlq_url) << "\n\n[sns]\nevents_topic_arn = " << toml_string(p->topic_arn) << "\n";
+                  << "# subscription " << p->subscription_arn
+                  << (p->raw_delivery ? " (raw delivery)" : " (SNS envelope)") << "\n[worker]\nqueue_urls = ["
+                  << toml_string(p->queue_url) << "]\ndlq_url = " << toml_string(p->dlq_url)
+                  << "\n\n[sns]\nevents_topic_arn = " << toml_string(p->topic_arn) << "\n";
     }
     return k_exit_ok;
 }
@@ -217,9 +216,11 @@ int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t li
     }
     for (const auto& d : *letters) {
         std::cout << d.message_id << "  receives " << d.receive_count << "\n";
-        if (!d.source_message_id.empty()) std::cout << "  from      " << d.source_queue << " " << d.source_message_id << "\n";
+        if (!d.source_message_id.empty())
+            std::cout << "  from      " << d.source_queue << " " << d.source_message_id << "\n";
         if (!d.reject_reason.empty()) std::cout << "  rejected  " << d.reject_reason << "\n";
-        std::cout << "  now       " << (d.parse_error.empty() ? "parses (a redrive will apply it)" : d.parse_error) << "\n";
+        std::cout << "  now       " << (d.parse_error.empty() ? "parses (a redrive will apply it)" : d.parse_error)
+                  << "\n";
         std::cout << "  body      " << d.body.substr(0, 160) << (d.body.size() > 160 ? "..." : "") << "\n";
     }
     std::cout << letters->size() << " dead letter(s)\n";
@@ -240,8 +241,10 @@ int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string qu
     if (!aws) return failure(aws.error().describe());
     auto r = app::redrive_dead_letters(*(*aws)->sqs, dlq_url, queue_url, limit);
     if (!r) return failure(r.error().describe());
-    if (as_json) std::cout << json{{"moved", r->moved}, {"to", queue_url}}.dump() << "\n";
-    else std::cout << "moved " << r->moved << " message(s) to " << queue_url << "\n";
+    if (as_json)
+        std::cout << json{{"moved", r->moved}, {"to", queue_url}}.dump() << "\n";
+    else
+        std::cout << "moved " << r->moved << " message(s) to " << queue_url << "\n";
     return k_exit_ok;
 }
 
@@ -261,8 +264,10 @@ int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limi
         std::cout << json{{"applied", r->applied}, {"new_events", r->new_events}, {"still_failing", failing}}.dump()
                   << "\n";
     } else {
-        std::cout << "applied " << r->applied << " dead letter(s) to the store (" << r->new_events << " new event(s))\n";
-        for (const auto& f : r->still_failing) std::cout << "still failing: " << f.message_id << ": " << f.error << "\n";
+        std::cout << "applied " << r->applied << " dead letter(s) to the store (" << r->new_events
+                  << " new event(s))\n";
+        for (const auto& f : r->still_failing)
+            std::cout << "still failing: " << f.message_id << ": " << f.error << "\n";
     }
     return r->still_failing.empty() ? k_exit_ok : 2;
 }

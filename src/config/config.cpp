@@ -31,8 +31,7 @@ std::string trim(std::string_view s) {
 util::Result<std::string> validate(const SettingSpec& spec, std::string_view text, std::string_view origin) {
     switch (spec.type) {
         case SettingType::string:
-        case SettingType::string_list:
-            return std::string(text);
+        case SettingType::string_list: return std::string(text);
         case SettingType::integer: {
             std::int64_t v = 0;
             const std::string t = trim(text);
@@ -57,8 +56,8 @@ util::Result<std::string> validate(const SettingSpec& spec, std::string_view tex
 
 util::Result<std::string> from_toml(const SettingSpec& spec, const toml::node& node, std::string_view origin) {
     auto type_error = [&](std::string_view expected) {
-        return util::fail(ErrorKind::config, std::string(origin) + ": " + std::string(spec.key) + " must be " +
-                                                 std::string(expected));
+        return util::fail(ErrorKind::config,
+                          std::string(origin) + ": " + std::string(spec.key) + " must be " + std::string(expected));
     };
     switch (spec.type) {
         case SettingType::string:
@@ -145,10 +144,14 @@ const std::vector<SettingSpec>& settings() {
          "messages received and not yet deleted; pollers pause beyond it"},
         {"worker.ack_delay_ms", SettingType::integer, "50", false,
          "how long committed messages wait for a poller to delete them before an acknowledger does"},
-        {"worker.store_backoff_initial_ms", SettingType::integer, "100", false, "first retry delay when the store is unavailable"},
-        {"worker.store_backoff_max_ms", SettingType::integer, "30000", false, "longest retry delay when the store is unavailable"},
-        {"worker.queue_backoff_initial_ms", SettingType::integer, "200", false, "first retry delay after a failed receive"},
-        {"worker.queue_backoff_max_ms", SettingType::integer, "20000", false, "longest retry delay after failed receives"},
+        {"worker.store_backoff_initial_ms", SettingType::integer, "100", false,
+         "first retry delay when the store is unavailable"},
+        {"worker.store_backoff_max_ms", SettingType::integer, "30000", false,
+         "longest retry delay when the store is unavailable"},
+        {"worker.queue_backoff_initial_ms", SettingType::integer, "200", false,
+         "first retry delay after a failed receive"},
+        {"worker.queue_backoff_max_ms", SettingType::integer, "20000", false,
+         "longest retry delay after failed receives"},
         {"worker.stop_timeout_s", SettingType::integer, "25", false,
          "how long a graceful stop may take before it turns immediate"},
         {"worker.stats_interval_s", SettingType::integer, "0", false, "print a one-line summary this often (0: never)"},
@@ -176,8 +179,10 @@ const std::vector<SettingSpec>& settings() {
         {"redis.password_file", SettingType::string, "", false,
          "file holding the Redis AUTH password (MAILTRACK_REDIS_PASSWORD wins; never in the URL)"},
         {"redis.auth_secret_arn", SettingType::string, "", false,
-         "Secrets Manager secret with the Redis AUTH token, plain or JSON with password (and username); read when the env and file are unset"},
-        {"redis.connect_timeout_ms", SettingType::integer, "200", false, "Redis connect timeout (host-name lookup, TCP connect and TLS handshake each)"},
+         "Secrets Manager secret with the Redis AUTH token, plain or JSON with password (and username); read when the "
+         "env and file are unset"},
+        {"redis.connect_timeout_ms", SettingType::integer, "200", false,
+         "Redis connect timeout (host-name lookup, TCP connect and TLS handshake each)"},
         {"redis.command_timeout_ms", SettingType::integer, "200", false, "Redis per-command timeout"},
         {"redis.reconnect_interval_ms", SettingType::integer, "1000", false,
          "after a Redis failure, calls skip Redis this long before reconnecting"},
@@ -227,7 +232,8 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
                                   const std::vector<std::pair<std::string, std::string>>& environment,
                                   const std::vector<std::string>& overrides) {
     Config c;
-    for (const auto& s : settings()) c.m_values[std::string(s.key)] = Value{std::string(s.default_value), Source::default_value};
+    for (const auto& s : settings())
+        c.m_values[std::string(s.key)] = Value{std::string(s.default_value), Source::default_value};
 
     if (file) {
         toml::table table;
@@ -242,8 +248,8 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
         for (const auto& [section, node] : table) {
             const auto* sub = node.as_table();
             if (sub == nullptr) {
-                return util::fail(ErrorKind::config, *file + ": top-level key \"" + std::string(section.str()) +
-                                                         "\" must be a [section]");
+                return util::fail(ErrorKind::config,
+                                  *file + ": top-level key \"" + std::string(section.str()) + "\" must be a [section]");
             }
             for (const auto& [name, value] : *sub) {
                 const std::string key = std::string(section.str()) + "." + std::string(name.str());
@@ -282,8 +288,8 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
 util::Result<Config> Config::with(std::string_view key, std::string_view value) const {
     const SettingSpec* spec = find_spec(key);
     if (spec == nullptr) {
-        return util::fail(ErrorKind::config, "unknown setting " + std::string(key) +
-                                                 " (`mailtrack config show` lists the known ones)");
+        return util::fail(ErrorKind::config,
+                          "unknown setting " + std::string(key) + " (`mailtrack config show` lists the known ones)");
     }
     auto checked = validate(*spec, value, "flag");
     if (!checked) return util::Unexpected(std::move(checked).error());
@@ -305,7 +311,9 @@ std::int64_t Config::integer(std::string_view key) const {
     return v;
 }
 
-bool Config::boolean(std::string_view key) const { return text(key) == "true"; }
+bool Config::boolean(std::string_view key) const {
+    return text(key) == "true";
+}
 
 std::vector<std::string> Config::list(std::string_view key) const {
     std::vector<std::string> out;
@@ -339,12 +347,8 @@ std::string Config::show() const {
         const std::string shown = mask(v.text, s.secret);
         switch (s.type) {
             case SettingType::integer:
-            case SettingType::boolean:
-                out += shown;
-                break;
-            case SettingType::string:
-                util::append_json_string(out, shown);
-                break;
+            case SettingType::boolean: out += shown; break;
+            case SettingType::string: util::append_json_string(out, shown); break;
             case SettingType::string_list: {
                 out += "[";
                 bool first = true;

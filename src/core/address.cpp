@@ -16,7 +16,8 @@ std::string normalize_address(std::string_view address) {
     std::string out(address);
     const auto at = out.rfind('@');
     if (at != std::string::npos) {
-        std::transform(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), out.begin() + static_cast<std::ptrdiff_t>(at),
+        std::transform(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(),
+                       out.begin() + static_cast<std::ptrdiff_t>(at),
                        [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
     }
     return out;

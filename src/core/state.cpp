@@ -139,8 +139,7 @@ EventEffects effects_of(const SesEvent& ev) {
     };
     // SES does not say who opened or clicked: only a single-recipient message tells.
     auto sole_recipient = [&](RecipientStatus status) -> RecipientState* {
-        return ev.mail.destination.size() == 1 ? &recipient_for(fx, ev, ev.mail.destination.front(), status)
-                                               : nullptr;
+        return ev.mail.destination.size() == 1 ? &recipient_for(fx, ev, ev.mail.destination.front(), status) : nullptr;
     };
 
     RecipientStatus message_status = RecipientStatus::queued;
@@ -165,8 +164,8 @@ EventEffects effects_of(const SesEvent& ev) {
                 message_status = status_of_bounce(d.bounce_type);
                 for (const auto& b : d.recipients) {
                     RecipientState& r = recipient_for(fx, ev, b.address, message_status);
-                    r.bounce = BounceFact{ev.occurred_at, ev.id, d.bounce_type, d.bounce_subtype,
-                                          b.action, b.status, b.diagnostic_code};
+                    r.bounce = BounceFact{ev.occurred_at, ev.id,    d.bounce_type,    d.bounce_subtype,
+                                          b.action,       b.status, b.diagnostic_code};
                     if (message_status == RecipientStatus::bounced) {
                         fx.suppressions.push_back(Suppression{r.address, SuppressionReason::bounce, ev.occurred_at,
                                                               ev.id, d.bounce_type + "/" + d.bounce_subtype,
@@ -180,22 +179,22 @@ EventEffects effects_of(const SesEvent& ev) {
                 message_status = RecipientStatus::complained;
                 for (const auto& a : d.recipients) {
                     RecipientState& r = recipient_for(fx, ev, a, message_status);
-                    r.complaint = ComplaintFact{ev.occurred_at, ev.id, d.feedback_type, d.complaint_subtype,
-                                                d.user_agent};
+                    r.complaint =
+                        ComplaintFact{ev.occurred_at, ev.id, d.feedback_type, d.complaint_subtype, d.user_agent};
                     fx.suppressions.push_back(Suppression{r.address, SuppressionReason::complaint, ev.occurred_at,
                                                           ev.id, d.feedback_type, std::nullopt});
                 }
             } else if constexpr (std::is_same_v<D, Delivery>) {
                 message_status = RecipientStatus::delivered;
                 for (const auto& a : d.recipients) {
-                    recipient_for(fx, ev, a, message_status).delivery = DeliveryFact{
-                        ev.occurred_at, ev.id, d.smtp_response, d.reporting_mta, d.processing_time_millis};
+                    recipient_for(fx, ev, a, message_status).delivery =
+                        DeliveryFact{ev.occurred_at, ev.id, d.smtp_response, d.reporting_mta, d.processing_time_millis};
                 }
             } else if constexpr (std::is_same_v<D, DeliveryDelay>) {
                 message_status = RecipientStatus::delivery_delayed;
                 for (const auto& a : d.recipients) {
-                    recipient_for(fx, ev, a.address, message_status).delay = DelayFact{
-                        ev.occurred_at, ev.id, d.delay_type, a.status, a.diagnostic_code, d.expiration_time};
+                    recipient_for(fx, ev, a.address, message_status).delay =
+                        DelayFact{ev.occurred_at, ev.id, d.delay_type, a.status, a.diagnostic_code, d.expiration_time};
                 }
             } else if constexpr (std::is_same_v<D, Open> || std::is_same_v<D, Click> ||
                                  std::is_same_v<D, Subscription>) {

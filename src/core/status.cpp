@@ -6,20 +6,22 @@ namespace mailtrack::core {
 namespace {
 
 constexpr std::array<std::string_view, k_status_count> k_status_names = {
-    "queued", "sent", "delivery_delayed", "soft_bounced", "delivered",
-    "rendering_failed", "rejected", "bounced", "complained"};
+    "queued",           "sent",     "delivery_delayed", "soft_bounced", "delivered",
+    "rendering_failed", "rejected", "bounced",          "complained"};
 
 constexpr std::array<std::string_view, k_event_type_count> k_type_names = {
-    "send", "reject", "bounce", "complaint", "delivery", "delivery_delay",
-    "open", "click", "rendering_failure", "subscription", "unknown"};
+    "send",         "reject", "bounce", "complaint", "delivery", "delivery_delay", "open", "click", "rendering_failure",
+    "subscription", "unknown"};
 
 constexpr std::array<std::string_view, k_event_type_count> k_ses_names = {
-    "Send", "Reject", "Bounce", "Complaint", "Delivery", "DeliveryDelay",
-    "Open", "Click", "Rendering Failure", "Subscription", ""};
+    "Send",         "Reject", "Bounce", "Complaint", "Delivery", "DeliveryDelay", "Open", "Click", "Rendering Failure",
+    "Subscription", ""};
 
 }  // namespace
 
-std::string_view to_string(RecipientStatus s) noexcept { return k_status_names[static_cast<std::size_t>(s)]; }
+std::string_view to_string(RecipientStatus s) noexcept {
+    return k_status_names[static_cast<std::size_t>(s)];
+}
 
 std::optional<RecipientStatus> parse_status(std::string_view text) noexcept {
     for (std::size_t i = 0; i < k_status_names.size(); ++i) {
@@ -33,7 +35,9 @@ std::optional<RecipientStatus> status_from_precedence(int value) noexcept {
     return static_cast<RecipientStatus>(value);
 }
 
-std::string_view to_string(EventType t) noexcept { return k_type_names[static_cast<std::size_t>(t)]; }
+std::string_view to_string(EventType t) noexcept {
+    return k_type_names[static_cast<std::size_t>(t)];
+}
 
 std::optional<EventType> parse_event_type(std::string_view text) noexcept {
     for (std::size_t i = 0; i < k_type_names.size(); ++i) {
@@ -42,7 +46,9 @@ std::optional<EventType> parse_event_type(std::string_view text) noexcept {
     return std::nullopt;
 }
 
-std::string_view ses_name(EventType t) noexcept { return k_ses_names[static_cast<std::size_t>(t)]; }
+std::string_view ses_name(EventType t) noexcept {
+    return k_ses_names[static_cast<std::size_t>(t)];
+}
 
 EventType event_type_from_ses(std::string_view name) noexcept {
     for (std::size_t i = 0; i + 1 < k_ses_names.size(); ++i) {

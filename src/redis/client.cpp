@@ -56,7 +56,9 @@ struct ReplyDeleter {
 };
 using ReplyPtr = std::unique_ptr<void, ReplyDeleter>;
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
 
 std::string openssl_text() {
     const unsigned long e = ERR_get_error();
@@ -120,7 +122,9 @@ util::Result<addrinfo*> look_up(const std::string& host, const std::string& serv
     auto call = [resolve](const char* h, const char* s, const addrinfo* hi, addrinfo** out) {
         return resolve ? resolve(h, s, hi, out) : ::getaddrinfo(h, s, hi, out);
     };
-    auto failed = [](std::string why) { return util::fail(ErrorKind::storage_unavailable, "resolving the host: " + why); };
+    auto failed = [](std::string why) {
+        return util::fail(ErrorKind::storage_unavailable, "resolving the host: " + why);
+    };
     in6_addr literal{};
     if (::inet_pton(AF_INET, host.c_str(), &literal) == 1 || ::inet_pton(AF_INET6, host.c_str(), &literal) == 1) {
         hints.ai_flags |= AI_NUMERICHOST;
@@ -192,7 +196,9 @@ struct Client::Context {
 Client::Client(ClientOptions options, const util::Clock& clock) : m_options(std::move(options)), m_clock(clock) {}
 Client::~Client() = default;
 
-bool Client::connected() const noexcept { return m_context != nullptr; }
+bool Client::connected() const noexcept {
+    return m_context != nullptr;
+}
 
 void Client::disconnect() noexcept {
     m_context.reset();
@@ -274,7 +280,8 @@ util::Result<void> Client::start_tls() {
     if (c.tls == nullptr || SSL_set_fd(c.tls, c.fd) != 1) return broken("TLS: " + openssl_text());
     // The certificate must name the host we asked for (an IP address or a DNS name).
     in6_addr ip{};
-    const bool is_ip = ::inet_pton(AF_INET, e.host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, e.host.c_str(), &ip) == 1;
+    const bool is_ip =
+        ::inet_pton(AF_INET, e.host.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, e.host.c_str(), &ip) == 1;
     if (is_ip) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c.tls), e.host.c_str());
     } else {

@@ -29,7 +29,8 @@ util::Result<Endpoint> parse_url(std::string_view url) {
     } else {
         return bad(url, "must start with redis:// or rediss://");
     }
-    if (const auto q = rest.find('?'); q != std::string_view::npos) return bad(url, "query parameters are not supported");
+    if (const auto q = rest.find('?'); q != std::string_view::npos)
+        return bad(url, "query parameters are not supported");
     std::string_view path;
     if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
         path = rest.substr(slash + 1);
@@ -51,8 +52,10 @@ util::Result<Endpoint> parse_url(std::string_view url) {
         if (close == std::string_view::npos) return bad(url, "unterminated [IPv6] host");
         e.host = std::string(rest.substr(1, close - 1));
         rest = rest.substr(close + 1);
-        if (rest.starts_with(':')) port = rest.substr(1);
-        else if (!rest.empty()) return bad(url, "unexpected text after the host");
+        if (rest.starts_with(':'))
+            port = rest.substr(1);
+        else if (!rest.empty())
+            return bad(url, "unexpected text after the host");
     } else {
         const auto colon = rest.rfind(':');
         e.host = std::string(rest.substr(0, colon));

@@ -1,11 +1,11 @@
 #include "mailtrack/sender/bulk.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <future>
-
-#include <nlohmann/json.hpp>
 
 #include "mailtrack/core/address.hpp"
 #include "mailtrack/sender/sender.hpp"
@@ -184,8 +184,7 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
         for (int attempt = 0;; ++attempt) {
             for (std::size_t i = 0; i < destinations; ++i) m_limiter.acquire();
             answer = m_ses.send_bulk_email(call);
-            if (answer || answer.error().kind != aws::ErrorKind::throttled ||
-                attempt >= m_options.max_throttle_retries)
+            if (answer || answer.error().kind != aws::ErrorKind::throttled || attempt >= m_options.max_throttle_retries)
                 break;
             m_limiter.on_throttled();
             m_sleeper.sleep_for(backoff);
@@ -315,13 +314,15 @@ std::vector<BulkRowResult> Sender::send_bulk(const BulkRequest& req, const BulkP
         const util::UnixMillis now = m_clock.now_millis();
 
         auto s = m_store.suppression(out.address);
-        if (s && (!*s || ((*s)->expires_at && *(*s)->expires_at <= now))) s = apply_soft_bounce_policy(out.address, *s, now);
+        if (s && (!*s || ((*s)->expires_at && *(*s)->expires_at <= now)))
+            s = apply_soft_bounce_policy(out.address, *s, now);
         if (!s) {
             out.outcome = BulkOutcome::failed;
             out.detail = "checking the suppression list: " + s.error().describe();
         } else if (*s && !req.force) {
             out.outcome = BulkOutcome::suppressed;
-            out.detail = std::string(core::to_string((*s)->reason)) + ((*s)->detail.empty() ? "" : " (" + (*s)->detail + ")");
+            out.detail =
+                std::string(core::to_string((*s)->reason)) + ((*s)->detail.empty() ? "" : " (" + (*s)->detail + ")");
         } else {
             store::SendRecord draft;
             draft.send_id = m_ids.next(now);

@@ -1,8 +1,9 @@
 #include "mailtrack/sender/sandbox_events.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
 #include "mailtrack/core/address.hpp"
 #include "mailtrack/util/time.hpp"
@@ -42,7 +43,9 @@ std::string ses_id(util::UnixMillis at, std::string_view seed) {
     return buf;
 }
 
-std::string bare(std::string_view address) { return core::normalize_address(address); }
+std::string bare(std::string_view address) {
+    return core::normalize_address(address);
+}
 
 std::string domain_of(std::string_view address) {
     const std::string a = bare(address);
@@ -272,7 +275,8 @@ std::vector<util::Result<void>> SandboxEventPublisher::on_accepted_all(std::span
     const auto flush = [&] {
         if (batch.empty()) return;
         const auto note = [&](std::size_t mail, const std::string& what) {
-            if (failures[mail].find(what) == std::string::npos) failures[mail] += (failures[mail].empty() ? "" : "; ") + what;
+            if (failures[mail].find(what) == std::string::npos)
+                failures[mail] += (failures[mail].empty() ? "" : "; ") + what;
         };
         auto r = m_sns.publish_batch(m_topic_arn, batch);
         if (!r) {

@@ -292,12 +292,14 @@ SendOutcome Sender::send(const SendRequest& req) {
             // SES may have sent it. Marking it failed would let a retry with the same idempotency
             // key send it again; left queued, that retry is refused as in doubt, and the Send
             // event (tagged with the send id) links the message id if SES did send it.
-            return util::Unexpected<SendError>(SendError{
-                SendErrorKind::in_doubt,
-                "SES may or may not have accepted the send (" + e.describe() + "); send " + send_id +
-                    " stays queued until an event carrying its " + std::string(core::k_send_id_tag) +
-                    " tag says what became of it; not retried, so it is never sent twice",
-                send_id, e, {}});
+            return util::Unexpected<SendError>(
+                SendError{SendErrorKind::in_doubt,
+                          "SES may or may not have accepted the send (" + e.describe() + "); send " + send_id +
+                              " stays queued until an event carrying its " + std::string(core::k_send_id_tag) +
+                              " tag says what became of it; not retried, so it is never sent twice",
+                          send_id,
+                          e,
+                          {}});
         }
         SendError err{SendErrorKind::ses, "SES refused the send: " + e.describe(), send_id, e, {}};
         if (auto r = m_store.send_failed(send_id, error_code(e), e.message, done); !r) {

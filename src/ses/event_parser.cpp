@@ -57,7 +57,8 @@ std::string index_path(std::string_view base, std::size_t i) {
 }
 
 [[noreturn]] void wrong_type(const std::string& path, std::string_view expected, element e) {
-    throw Malformed{path, std::string("expected ") + std::string(expected) + ", got " + std::string(type_name(e.type()))};
+    throw Malformed{path,
+                    std::string("expected ") + std::string(expected) + ", got " + std::string(type_name(e.type()))};
 }
 
 // Reads the fields of one JSON object, naming the path in every error. The path is kept as a
@@ -136,8 +137,9 @@ public:
     Fields required_child(std::string_view key, std::string_view event_type = {}) const {
         auto c = child(key);
         if (!c) {
-            throw Malformed{path(key), event_type.empty() ? std::string("missing")
-                                                          : "missing (" + std::string(event_type) + " events carry it)"};
+            throw Malformed{path(key), event_type.empty()
+                                           ? std::string("missing")
+                                           : "missing (" + std::string(event_type) + " events carry it)"};
         }
         return *c;
     }
@@ -253,8 +255,10 @@ void parse_mail(const Fields& f, core::MailInfo& m) {
     f.required_text_into("messageId", m.message_id);
     // Seen in the SES notification example: a leading space in the message id.
     while (!m.message_id.empty() && (m.message_id.front() == ' ' || m.message_id.back() == ' ')) {
-        if (m.message_id.front() == ' ') m.message_id.erase(0, 1);
-        else m.message_id.pop_back();
+        if (m.message_id.front() == ' ')
+            m.message_id.erase(0, 1);
+        else
+            m.message_id.pop_back();
     }
     if (m.message_id.empty()) throw Malformed{f.path("messageId"), "empty"};
     auto timestamp = f.time("timestamp");
@@ -318,13 +322,13 @@ void parse_detail(const Fields& root, SesEvent& ev) {
     ev.occurred_at = mail_time;
     auto stamp = [&](const Fields& f) { ev.occurred_at = f.time("timestamp").value_or(mail_time); };
     switch (ev.type) {
-        case EventType::send:
-            reuse<core::Send>(ev.detail);
-            return;
+        case EventType::send: reuse<core::Send>(ev.detail); return;
         case EventType::reject: {
             auto& r = reuse<core::Reject>(ev.detail);
-            if (auto f = root.child("reject")) f->text_into("reason", r.reason);
-            else r.reason.clear();
+            if (auto f = root.child("reject"))
+                f->text_into("reason", r.reason);
+            else
+                r.reason.clear();
             return;
         }
         case EventType::bounce: {
@@ -429,9 +433,7 @@ void parse_detail(const Fields& root, SesEvent& ev) {
             s.timestamp = ev.occurred_at;
             return;
         }
-        case EventType::unknown:
-            reuse<core::UnknownEvent>(ev.detail);
-            return;
+        case EventType::unknown: reuse<core::UnknownEvent>(ev.detail); return;
     }
 }
 
@@ -454,8 +456,7 @@ struct EventParser::Impl {
     std::string outer_input, inner_input;  // padded copies, see padded_copy()
 };
 
-EventParser::EventParser(std::size_t max_document_bytes)
-    : m_impl(std::make_unique<Impl>(max_document_bytes)) {}
+EventParser::EventParser(std::size_t max_document_bytes) : m_impl(std::make_unique<Impl>(max_document_bytes)) {}
 EventParser::~EventParser() = default;
 
 util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
@@ -477,8 +478,8 @@ util::Result<void> EventParser::parse_into(std::string_view document, core::SesE
     }
     object root_obj;
     if (root.get_object().get(root_obj) != simdjson::SUCCESS) {
-        return util::fail(ErrorKind::invalid_input,
-                          std::string("expected a JSON object at the top level, got ") + std::string(type_name(root.type())));
+        return util::fail(ErrorKind::invalid_input, std::string("expected a JSON object at the top level, got ") +
+                                                        std::string(type_name(root.type())));
     }
     ev.envelope = core::Envelope::raw;
     ev.sns_message_id.clear();
@@ -492,18 +493,24 @@ util::Result<void> EventParser::parse_into(std::string_view document, core::SesE
         bool ses_keys = false;
         for (auto field : root_obj) {
             if (field.value.is_null()) continue;
-            if (field.key == "Type" && !sns_type_e) sns_type_e = field.value;
-            else if (field.key == "Message" && !message) message = field.value;
-            else if (field.key == "MessageId" && !sns_message_id) sns_message_id = field.value;
-            else if (field.key == "eventType" || field.key == "notificationType") ses_keys = true;
+            if (field.key == "Type" && !sns_type_e)
+                sns_type_e = field.value;
+            else if (field.key == "Message" && !message)
+                message = field.value;
+            else if (field.key == "MessageId" && !sns_message_id)
+                sns_message_id = field.value;
+            else if (field.key == "eventType" || field.key == "notificationType")
+                ses_keys = true;
         }
         if (sns_type_e && message && !ses_keys) {
             std::string_view sns_type;
-            if (sns_type_e->get_string().get(sns_type) != simdjson::SUCCESS) wrong_type("Type", "a string", *sns_type_e);
+            if (sns_type_e->get_string().get(sns_type) != simdjson::SUCCESS)
+                wrong_type("Type", "a string", *sns_type_e);
             if (sns_type != "Notification") {
-                return util::fail(ErrorKind::unsupported,
-                                  "SNS message of Type \"" + std::string(sns_type) + "\" is not an SES event" +
-                                      (sns_type == "SubscriptionConfirmation" ? " (confirm the subscription instead)" : ""));
+                return util::fail(
+                    ErrorKind::unsupported,
+                    "SNS message of Type \"" + std::string(sns_type) + "\" is not an SES event" +
+                        (sns_type == "SubscriptionConfirmation" ? " (confirm the subscription instead)" : ""));
             }
             ev.envelope = core::Envelope::sns;
             if (sns_message_id) {
@@ -545,7 +552,8 @@ util::Result<void> EventParser::parse_into(std::string_view document, core::SesE
         parse_mail(f.required_child("mail"), ev.mail);
         parse_detail(f, ev);
     } catch (const Malformed& m) {
-        return util::fail(ErrorKind::invalid_input, (m.path.empty() ? std::string("document") : m.path) + ": " + m.what);
+        return util::fail(ErrorKind::invalid_input,
+                          (m.path.empty() ? std::string("document") : m.path) + ": " + m.what);
     }
     // Minified straight into the event: no intermediate buffer.
     ev.raw_json.resize(ses_json.size());

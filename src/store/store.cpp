@@ -26,12 +26,20 @@ util::Unexpected<util::Error> no_sends() {
 }
 }  // namespace
 
-util::Result<SendClaim> Store::begin_send(const SendRecord&) { return no_sends(); }
-util::Result<void> Store::retry_send(std::string_view, util::UnixMillis) { return no_sends(); }
-util::Result<void> Store::send_accepted(std::string_view, std::string_view, util::UnixMillis) { return no_sends(); }
+util::Result<SendClaim> Store::begin_send(const SendRecord&) {
+    return no_sends();
+}
+util::Result<void> Store::retry_send(std::string_view, util::UnixMillis) {
+    return no_sends();
+}
+util::Result<void> Store::send_accepted(std::string_view, std::string_view, util::UnixMillis) {
+    return no_sends();
+}
 util::Result<void> Store::send_failed(std::string_view, std::string_view, std::string_view, util::UnixMillis) {
     return no_sends();
 }
-util::Result<std::optional<SendRecord>> Store::send(std::string_view) { return no_sends(); }
+util::Result<std::optional<SendRecord>> Store::send(std::string_view) {
+    return no_sends();
+}
 
 }  // namespace mailtrack::store

@@ -64,19 +64,24 @@ bool parse_level(std::string_view text, Level& out) noexcept {
 }
 
 bool parse_format(std::string_view text, Format& out) noexcept {
-    if (text == "text") out = Format::text;
-    else if (text == "json") out = Format::json;
-    else return false;
+    if (text == "text")
+        out = Format::text;
+    else if (text == "json")
+        out = Format::json;
+    else
+        return false;
     return true;
 }
 
-bool enabled(Level level) noexcept { return level >= g_level.load(std::memory_order_relaxed) && level != Level::off; }
+bool enabled(Level level) noexcept {
+    return level >= g_level.load(std::memory_order_relaxed) && level != Level::off;
+}
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
     if (!enabled(level)) return;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::string line;
     line.reserve(128);
     if (g_format.load(std::memory_order_relaxed) == Format::json) {

@@ -62,7 +62,9 @@ private:
     std::size_t m_pos = 0;
 };
 
-bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(std::int64_t y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) {
     static constexpr unsigned k_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -139,9 +141,8 @@ std::string format_timestamp(UnixMillis millis) {
     }
     const Civil c = civil_from_days(days);
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                  static_cast<long long>(c.year), c.month, c.day,
-                  static_cast<long long>(rest / 3'600'000), static_cast<long long>(rest / 60'000 % 60),
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(c.year),
+                  c.month, c.day, static_cast<long long>(rest / 3'600'000), static_cast<long long>(rest / 60'000 % 60),
                   static_cast<long long>(rest / 1000 % 60), static_cast<long long>(rest % 1000));
     return buf;
 }
@@ -158,8 +159,7 @@ std::optional<UnixMillis> parse_since(std::string_view text, UnixMillis now) noe
             default: break;
         }
         std::string_view number = text.substr(0, text.size() - 1);
-        if (per_unit != 0 && number.size() <= 9 &&
-            number.find_first_not_of("0123456789") == std::string_view::npos) {
+        if (per_unit != 0 && number.size() <= 9 && number.find_first_not_of("0123456789") == std::string_view::npos) {
             std::int64_t n = 0;
             for (const char c : number) n = n * 10 + (c - '0');
             return now - n * per_unit;

@@ -258,8 +258,8 @@ std::string summary_line(const MetricsSnapshot& now, const MetricsSnapshot* prev
                   static_cast<long long>(now.total(metric::k_rejected)),
                   static_cast<long long>(now.total(metric::k_dead_lettered)), batch.quantile(0.5),
                   apply.quantile(0.5) * 1000, apply.quantile(0.99) * 1000,
-                  age.quantile(0.5) < 1 ? age.quantile(0.5) * 1000 : age.quantile(0.5), age.quantile(0.5) < 1 ? "ms" : "s",
-                  static_cast<long long>(now.total(metric::k_in_flight)),
+                  age.quantile(0.5) < 1 ? age.quantile(0.5) * 1000 : age.quantile(0.5),
+                  age.quantile(0.5) < 1 ? "ms" : "s", static_cast<long long>(now.total(metric::k_in_flight)),
                   events == 0 ? 0.0 : static_cast<double>(calls) * 1000.0 / static_cast<double>(events),
                   static_cast<long long>(now.total(metric::k_delete_failures)),
                   static_cast<long long>(now.total(metric::k_store_failures)));

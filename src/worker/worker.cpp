@@ -43,7 +43,9 @@ std::string kind_label(QueueErrorKind kind) {
 }
 
 // Names the calling thread as `top -H`, `ps -L` and debuggers show it (at most 15 bytes).
-void name_this_thread(const std::string& name) { pthread_setname_np(pthread_self(), name.substr(0, 15).c_str()); }
+void name_this_thread(const std::string& name) {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
 
 milliseconds next_backoff(milliseconds current, milliseconds initial, milliseconds cap) {
     if (current.count() == 0) return initial;
@@ -305,10 +307,9 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
         // Built before taking the lock, which every thread shares.
         received_now.clear();
         for (QueueMessage& m : messages) {
-            received_now.push_back(Tracked{queue_index, m.message_id, std::move(m.receipt_handle),
-                                           m.approximate_receive_count,
-                                           now + std::chrono::milliseconds(options.visibility_timeout).count(),
-                                           Stage::parsed, 0, 0, 0});
+            received_now.push_back(
+                Tracked{queue_index, m.message_id, std::move(m.receipt_handle), m.approximate_receive_count,
+                        now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0, 0});
         }
         {
             std::lock_guard lock(mutex);
@@ -319,7 +320,8 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             reserved -= batch;
             first_seq = next_seq;
             next_seq += messages.size();
-            for (std::size_t i = 0; i < received_now.size(); ++i) track_locked(first_seq + i, std::move(received_now[i]));
+            for (std::size_t i = 0; i < received_now.size(); ++i)
+                track_locked(first_seq + i, std::move(received_now[i]));
             update_in_flight_locked();
         }
         // Parsing happens here, in parallel across pollers; the committer only applies.

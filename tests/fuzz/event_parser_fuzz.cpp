@@ -19,8 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto event = parser.parse(doc.text);
         const bool reused_ok = parser.parse_into(doc.text, reused).has_value();
         if (reused_ok != event.has_value()) __builtin_trap();
-        if (event && (reused.id != event->id || reused.raw_json != event->raw_json ||
-                      reused.mail.message_id != event->mail.message_id || reused.detail.index() != event->detail.index())) {
+        if (event &&
+            (reused.id != event->id || reused.raw_json != event->raw_json ||
+             reused.mail.message_id != event->mail.message_id || reused.detail.index() != event->detail.index())) {
             __builtin_trap();
         }
         if (event) {

@@ -1,8 +1,9 @@
 #include "event_factory.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <functional>
-#include <nlohmann/json.hpp>
 
 #include "mailtrack/util/time.hpp"
 
@@ -92,9 +93,10 @@ std::string ses_json(const EventSpec& s) {
             j["bounce"] = {{"feedbackId", "bounce-" + s.message_id + "-" + id},
                            {"bounceType", s.bounce_type},
                            {"bounceSubType", s.bounce_subtype},
-                           {"bouncedRecipients", recipients_objects(s.affected, s.bounce_type == "Permanent" ? "5.1.1" : "4.2.2",
-                                                                    s.bounce_type == "Permanent" ? "smtp; 550 5.1.1 user unknown"
-                                                                                                  : "smtp; 452 4.2.2 mailbox full")},
+                           {"bouncedRecipients",
+                            recipients_objects(s.affected, s.bounce_type == "Permanent" ? "5.1.1" : "4.2.2",
+                                               s.bounce_type == "Permanent" ? "smtp; 550 5.1.1 user unknown"
+                                                                            : "smtp; 452 4.2.2 mailbox full")},
                            {"timestamp", ts},
                            {"reportingMTA", "dsn; a8-70.smtp-out.amazonses.com"}};
             break;
@@ -119,14 +121,16 @@ std::string ses_json(const EventSpec& s) {
                              {"remoteMtaIp", "203.0.113.9"}};
             break;
         case EventType::delivery_delay:
-            j["deliveryDelay"] = {{"timestamp", ts},
-                                  {"delayType", "TransientCommunicationFailure"},
-                                  {"expirationTime", util::format_timestamp(s.timestamp + 12 * 3'600'000)},
-                                  {"delayedRecipients", recipients_objects(s.affected, "4.4.1",
-                                                                           "smtp; 421 4.4.1 Unable to connect to remote host")}};
+            j["deliveryDelay"] = {
+                {"timestamp", ts},
+                {"delayType", "TransientCommunicationFailure"},
+                {"expirationTime", util::format_timestamp(s.timestamp + 12 * 3'600'000)},
+                {"delayedRecipients",
+                 recipients_objects(s.affected, "4.4.1", "smtp; 421 4.4.1 Unable to connect to remote host")}};
             break;
         case EventType::open:
-            j["open"] = {{"ipAddress", "192.0.2.1"}, {"timestamp", ts}, {"userAgent", "Mozilla/5.0 (variant " + id + ")"}};
+            j["open"] = {
+                {"ipAddress", "192.0.2.1"}, {"timestamp", ts}, {"userAgent", "Mozilla/5.0 (variant " + id + ")"}};
             break;
         case EventType::click:
             j["click"] = {{"ipAddress", "192.0.2.1"},
@@ -140,11 +144,12 @@ std::string ses_json(const EventSpec& s) {
                             {"errorMessage", "Attribute 'order' is not present in the rendering data."}};
             break;
         case EventType::subscription:
-            j["subscription"] = {{"contactList", "Customers"},
-                                 {"timestamp", ts},
-                                 {"source", "UnsubscribeHeader"},
-                                 {"newTopicPreferences", {{"unsubscribeAll", true}, {"topicSubscriptionStatus", json::array()}}},
-                                 {"oldTopicPreferences", {{"unsubscribeAll", false}, {"topicSubscriptionStatus", json::array()}}}};
+            j["subscription"] = {
+                {"contactList", "Customers"},
+                {"timestamp", ts},
+                {"source", "UnsubscribeHeader"},
+                {"newTopicPreferences", {{"unsubscribeAll", true}, {"topicSubscriptionStatus", json::array()}}},
+                {"oldTopicPreferences", {{"unsubscribeAll", false}, {"topicSubscriptionStatus", json::array()}}}};
             break;
         case EventType::unknown:
             j[type_key] = "FutureEvent";
@@ -155,17 +160,18 @@ std::string ses_json(const EventSpec& s) {
 }
 
 std::string sns_wrap(std::string_view ses, std::string_view sns_message_id) {
-    json env = {{"Type", "Notification"},
-                {"MessageId", sns_message_id},
-                {"TopicArn", "arn:aws:sns:us-east-1:123456789012:mailtrack-events"},
-                {"Message", ses},
-                {"Timestamp", "2026-11-20T10:00:03.317Z"},
-                {"SignatureVersion", "1"},
-                {"Signature", std::string(344, 'S')},
-                {"SigningCertURL", "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"},
-                {"UnsubscribeURL",
-                 "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:"
-                 "123456789012:mailtrack-events:c9135db0-26c4-47ec-8998-413945fb5a96"}};
+    json env = {
+        {"Type", "Notification"},
+        {"MessageId", sns_message_id},
+        {"TopicArn", "arn:aws:sns:us-east-1:123456789012:mailtrack-events"},
+        {"Message", ses},
+        {"Timestamp", "2026-11-20T10:00:03.317Z"},
+        {"SignatureVersion", "1"},
+        {"Signature", std::string(344, 'S')},
+        {"SigningCertURL", "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"},
+        {"UnsubscribeURL",
+         "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:"
+         "123456789012:mailtrack-events:c9135db0-26c4-47ec-8998-413945fb5a96"}};
     return env.dump();
 }
 

@@ -17,16 +17,16 @@ namespace mailtrack::testing {
 struct EventSpec {
     core::EventType type = core::EventType::send;
     std::string message_id;
-    std::vector<std::string> destination;   // mail.destination
-    std::vector<std::string> affected;      // recipients named by bounce/complaint/delivery/delay
+    std::vector<std::string> destination;  // mail.destination
+    std::vector<std::string> affected;     // recipients named by bounce/complaint/delivery/delay
     util::UnixMillis mail_timestamp = 0;
-    util::UnixMillis timestamp = 0;         // the event's own timestamp
+    util::UnixMillis timestamp = 0;  // the event's own timestamp
     std::string bounce_type = "Permanent";
     std::string bounce_subtype = "General";
-    int variant = 0;                        // varies ids/user agents so events differ
-    std::size_t header_bytes = 0;           // pad mail.headers to make realistic sizes
-    bool notification_format = false;       // notificationType instead of eventType
-    std::string send_id;                    // the mailtrack-send-id tag; empty = derived from message_id
+    int variant = 0;                   // varies ids/user agents so events differ
+    std::size_t header_bytes = 0;      // pad mail.headers to make realistic sizes
+    bool notification_format = false;  // notificationType instead of eventType
+    std::string send_id;               // the mailtrack-send-id tag; empty = derived from message_id
 };
 
 std::string ses_json(const EventSpec& spec);

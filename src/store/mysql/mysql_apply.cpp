@@ -6,6 +6,7 @@
 
 #include "mailtrack/store_sql/batch_effects.hpp"
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "mysql_db.hpp"
 
 // The event path: one transaction per batch that archives the candidates' raw JSON, inserts
@@ -33,8 +34,7 @@ Result<ApplyResult> MysqlStore::apply(std::span<const core::SesEvent> events) {
     const auto batch_duplicates = static_cast<std::int64_t>(unique.end() - end);
     unique.erase(end, unique.end());
     Impl& s = *m_impl;
-    return s.in_transaction(
-        [&](Connection& c) { return s.apply_in_transaction(c, unique, batch_duplicates); });
+    return s.in_transaction([&](Connection& c) { return s.apply_in_transaction(c, unique, batch_duplicates); });
 }
 
 Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::span<const core::SesEvent* const> events,
@@ -64,8 +64,10 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     }
     std::vector<const core::SesEvent*> fresh;
     for (const auto* e : events) {
-        if (stored.contains({e->mail.message_id, e->id})) ++result.duplicates;
-        else fresh.push_back(e);
+        if (stored.contains({e->mail.message_id, e->id}))
+            ++result.duplicates;
+        else
+            fresh.push_back(e);
     }
     if (fresh.empty()) return result;
 
@@ -83,8 +85,8 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     std::string compressed(ZSTD_compressBound(raw.size()), '\0');
     const std::size_t n = ZSTD_compress2(cctx.get(), compressed.data(), compressed.size(), raw.data(), raw.size());
     if (ZSTD_isError(n)) return util::fail(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(n));
-    std::string archive_sql = "INSERT INTO event_archive (codec, raw_size, data) VALUES ('zstd', " +
-                              std::to_string(raw.size()) + ", ";
+    std::string archive_sql =
+        "INSERT INTO event_archive (codec, raw_size, data) VALUES ('zstd', " + std::to_string(raw.size()) + ", ";
     append_hex(archive_sql, compressed.data(), n);
     archive_sql += ')';
     MAILTRACK_TRY(c.exec(archive_sql, "archiving raw events"));
@@ -97,8 +99,8 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     for (std::size_t i = 0; i < fresh.size(); ++i) {
         const auto& e = *fresh[i];
         rows.push_back("(" + bin(e.mail.message_id) + "," + event_key_literal(e.id) + "," +
-                       num(static_cast<std::int64_t>(e.type)) + "," + bin(e.type_name) + "," + num(e.occurred_at) + "," +
-                       num(archive_id) + "," + num(static_cast<std::int64_t>(slices[i].first)) + "," +
+                       num(static_cast<std::int64_t>(e.type)) + "," + bin(e.type_name) + "," + num(e.occurred_at) +
+                       "," + num(archive_id) + "," + num(static_cast<std::int64_t>(slices[i].first)) + "," +
                        num(static_cast<std::int64_t>(slices[i].second)) + ")");
     }
     std::int64_t inserted = 0;
@@ -120,9 +122,9 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     std::vector<const core::SesEvent*> mine = fresh;
     if (inserted != static_cast<std::int64_t>(fresh.size())) {
         // Another writer got some of them first: only the rows tagged with our archive are ours.
-        MAILTRACK_TRY_ASSIGN(Rows tagged, c.select("SELECT message_id, event_id FROM events WHERE archive_id = " +
-                                                       num(archive_id),
-                                                   "finding new events"));
+        MAILTRACK_TRY_ASSIGN(Rows tagged,
+                             c.select("SELECT message_id, event_id FROM events WHERE archive_id = " + num(archive_id),
+                                      "finding new events"));
         std::set<std::pair<std::string, EventId>> ours;
         while (tagged.next()) {
             std::string mid = tagged.text();
@@ -130,8 +132,10 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
         }
         mine.clear();
         for (const auto* e : fresh) {
-            if (ours.contains({e->mail.message_id, e->id})) mine.push_back(e);
-            else ++result.duplicates;
+            if (ours.contains({e->mail.message_id, e->id}))
+                mine.push_back(e);
+            else
+                ++result.duplicates;
         }
     }
 
@@ -144,7 +148,8 @@ Result<ApplyResult> MysqlStore::Impl::apply_in_transaction(Connection& c, std::s
     MAILTRACK_TRY(write_states(c, effects.messages, effects.recipients));
     MAILTRACK_TRY(write_suppressions(c, effects.suppressions));
     rows.clear();
-    for (const auto& [a, v] : effects.soft_bounces) rows.push_back("(" + bin(a) + "," + num(v.first) + "," + num(v.second) + ")");
+    for (const auto& [a, v] : effects.soft_bounces)
+        rows.push_back("(" + bin(a) + "," + num(v.first) + "," + num(v.second) + ")");
     MAILTRACK_TRY(insert_rows(c, stats_upsert_head, rows, stats_upsert_tail, "counting soft bounces"));
     return result;
 }

@@ -121,8 +121,12 @@ void append_hex(std::string& out, const void* data, std::size_t size);
 std::string bin(std::string_view v);
 // Optional text, empty stored as NULL (as SqliteStore does).
 std::string text(std::string_view v);
-inline std::string num(std::int64_t v) { return std::to_string(v); }
-inline std::string num(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "NULL"; }
+inline std::string num(std::int64_t v) {
+    return std::to_string(v);
+}
+inline std::string num(const std::optional<std::int64_t>& v) {
+    return v ? std::to_string(*v) : "NULL";
+}
 std::string event(const core::EventId& id);  // NULL for the zero id
 std::string event_key_literal(const core::EventId& id);
 
@@ -193,8 +197,10 @@ struct MysqlStore::Impl {
             } else {
                 result = f(*c);
                 if (result) {
-                    if (auto committed = c->exec("COMMIT", "committing"); committed) return result;
-                    else result = util::Unexpected(std::move(committed).error());
+                    if (auto committed = c->exec("COMMIT", "committing"); committed)
+                        return result;
+                    else
+                        result = util::Unexpected(std::move(committed).error());
                 }
                 const unsigned e = c->last_errno;
                 if (!connection_lost(e)) {
@@ -226,9 +232,11 @@ struct MysqlStore::Impl {
 
     // mysql_upserts.cpp
     void build_statements();
-    util::Result<void> write_states(Connection& c, const std::map<std::string, core::MessageState, std::less<>>& messages,
-                                    const std::map<std::pair<std::string, std::string>, core::RecipientState>& recipients);
-    util::Result<void> write_suppressions(Connection& c, const std::map<std::string, core::Suppression, std::less<>>& entries);
+    util::Result<void> write_states(
+        Connection& c, const std::map<std::string, core::MessageState, std::less<>>& messages,
+        const std::map<std::pair<std::string, std::string>, core::RecipientState>& recipients);
+    util::Result<void> write_suppressions(Connection& c,
+                                          const std::map<std::string, core::Suppression, std::less<>>& entries);
     std::string suppression_upsert(const core::Suppression& entry) const;
 
     // mysql_apply.cpp

@@ -22,28 +22,28 @@ bool connection_lost(unsigned e) {
         case ER_SERVER_SHUTDOWN:
         case 4031:  // MySQL 8: disconnected by the server because of inactivity
             return true;
-        default:
-            return false;
+        default: return false;
     }
 }
 
 // 1062 happens only where a concurrent writer inserted the same unique key first
 // (begin_send's idempotency key).
-bool retryable(unsigned e) { return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY; }
+bool retryable(unsigned e) {
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY;
+}
 
 ErrorKind mysql_kind_of(unsigned e) {
     if (connection_lost(e) || retryable(e)) return ErrorKind::storage_unavailable;
     switch (e) {
         case ER_CON_COUNT_ERROR:
-        case 1203:  // ER_TOO_MANY_USER_CONNECTIONS
+        case 1203:                          // ER_TOO_MANY_USER_CONNECTIONS
         case ER_OPTION_PREVENTS_STATEMENT:  // --read-only: a replica, or the old primary during a failover
         case 1836:                          // ER_READ_ONLY_MODE
         case ER_RECORD_FILE_FULL:
         case ER_DISK_FULL:
         case 1047:  // ER_UNKNOWN_COM_ERROR (Galera node not ready)
             return ErrorKind::storage_unavailable;
-        default:
-            return ErrorKind::storage;
+        default: return ErrorKind::storage;
     }
 }
 
@@ -56,8 +56,10 @@ util::Unexpected<util::Error> Connection::fail(std::string_view doing) {
 Result<void> Connection::exec(std::string_view sql, std::string_view doing) {
     if (mysql_real_query(db, sql.data(), sql.size()) != 0) return fail(doing);
     // A statement that returns rows where none were expected: drain them.
-    if (MYSQL_RES* res = mysql_store_result(db)) mysql_free_result(res);
-    else if (mysql_field_count(db) != 0) return fail(doing);
+    if (MYSQL_RES* res = mysql_store_result(db))
+        mysql_free_result(res);
+    else if (mysql_field_count(db) != 0)
+        return fail(doing);
     return {};
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "mailtrack/util/log.hpp"
+
 #include "mysql_db.hpp"
 
 // Connections: connecting (TLS modes, timeouts, a rotated password read again) and the pool.
@@ -61,8 +62,8 @@ Result<std::unique_ptr<Connection>> MysqlStore::Impl::connect_with(bool with_dat
     const char* host = socket ? nullptr : options.host.c_str();
     const char* unix_socket = socket ? options.host.c_str() : nullptr;
     if (mysql_real_connect(c->db, host, options.user.c_str(), password.c_str(),
-                           with_database ? options.database.c_str() : nullptr, socket ? 0 : options.port,
-                           unix_socket, 0) == nullptr) {
+                           with_database ? options.database.c_str() : nullptr, socket ? 0 : options.port, unix_socket,
+                           0) == nullptr) {
         const unsigned e = mysql_errno(c->db);
         // Refused, unreachable or timed out: the server may come back. Anything else at
         // connect time (access denied, TLS verification, unknown database) is configuration.

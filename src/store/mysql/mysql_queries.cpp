@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "mysql_db.hpp"
 
 // Reads: a message with its recipients and timeline, recipient lists, counts, store info.
@@ -27,13 +28,14 @@ Result<std::string> MysqlStore::Impl::decompress(std::string_view frame, std::in
 Result<std::optional<MessageView>> MysqlStore::message(std::string_view message_id, bool with_raw_json) {
     Impl& s = *m_impl;
     return s.with_connection([&](Connection& c) -> Result<std::optional<MessageView>> {
-        MAILTRACK_TRY_ASSIGN(Rows m, c.select(s.message_select + "WHERE message_id = " + bin(message_id), "reading a message"));
+        MAILTRACK_TRY_ASSIGN(Rows m,
+                             c.select(s.message_select + "WHERE message_id = " + bin(message_id), "reading a message"));
         if (!m.next()) return std::optional<MessageView>();
         MessageView view;
         view.message = sql::read_row<core::MessageState>(sql::k_message_columns, m);
-        MAILTRACK_TRY_ASSIGN(Rows rs, c.select(s.recipient_select + "WHERE message_id = " + bin(message_id) +
-                                                   " ORDER BY address",
-                                               "reading recipients"));
+        MAILTRACK_TRY_ASSIGN(
+            Rows rs, c.select(s.recipient_select + "WHERE message_id = " + bin(message_id) + " ORDER BY address",
+                              "reading recipients"));
         while (rs.next()) view.recipients.push_back(sql::read_row<RecipientState>(sql::k_recipient_columns, rs));
         MAILTRACK_TRY_ASSIGN(Rows es, c.select(std::string(sql::k_timeline_select) + bin(message_id) +
                                                    std::string(sql::k_timeline_order),
@@ -44,9 +46,10 @@ Result<std::optional<MessageView>> MysqlStore::message(std::string_view message_
             if (with_raw_json) {
                 auto it = archives.find(row.archive_id);
                 if (it == archives.end()) {
-                    MAILTRACK_TRY_ASSIGN(Rows a, c.select("SELECT raw_size, data FROM event_archive WHERE archive_id = " +
-                                                              num(row.archive_id),
-                                                          "reading the event archive"));
+                    MAILTRACK_TRY_ASSIGN(
+                        Rows a,
+                        c.select("SELECT raw_size, data FROM event_archive WHERE archive_id = " + num(row.archive_id),
+                                 "reading the event archive"));
                     if (!a.next()) return sql::archive_missing(row.archive_id);
                     const auto raw_size = a.int64();
                     const std::string frame = a.text();

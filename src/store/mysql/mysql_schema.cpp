@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "mailtrack/store_sql/columns.hpp"
+
 #include "mysql_db.hpp"
 
 // The schema, as versioned migrations in a schema_migrations table, serialized across processes
@@ -117,16 +118,18 @@ const std::vector<Migration>& migrations() {
 Result<void> MysqlStore::Impl::migrate(Connection& c) {
     // One migrator at a time across processes; DDL commits implicitly, so each statement
     // is idempotent (IF NOT EXISTS) in case a migration was interrupted half way.
-    MAILTRACK_TRY_ASSIGN(Rows locked, c.select("SELECT GET_LOCK('mailtrack_schema_migration', 60)", "locking the schema"));
+    MAILTRACK_TRY_ASSIGN(Rows locked,
+                         c.select("SELECT GET_LOCK('mailtrack_schema_migration', 60)", "locking the schema"));
     if (!locked.next() || locked.int64() != 1) {
         return util::fail(ErrorKind::storage_unavailable, "mysql: another process held the migration lock for 60 s");
     }
     auto run = [&]() -> Result<void> {
-        MAILTRACK_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, "
-                             "applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB",
-                             "creating schema_migrations"));
-        MAILTRACK_TRY_ASSIGN(Rows current,
-                             c.select("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", "reading the schema version"));
+        MAILTRACK_TRY(
+            c.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, "
+                   "applied_at DATETIME(3) NOT NULL) ENGINE=InnoDB",
+                   "creating schema_migrations"));
+        MAILTRACK_TRY_ASSIGN(Rows current, c.select("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                                                    "reading the schema version"));
         current.next();
         version = static_cast<int>(current.int64());
         const int newest = migrations().back().version;
@@ -134,15 +137,17 @@ Result<void> MysqlStore::Impl::migrate(Connection& c) {
         assert(newest == sql::k_schema_version);
         if (version > newest) {
             return util::fail(ErrorKind::storage, "database schema version " + std::to_string(version) +
-                                                      " is newer than this mailtrack knows (" + std::to_string(newest) + ")");
+                                                      " is newer than this mailtrack knows (" + std::to_string(newest) +
+                                                      ")");
         }
         for (const Migration& m : migrations()) {
             if (m.version <= version) continue;
             for (const char* sql : m.statements) {
                 MAILTRACK_TRY(c.exec(sql, "migrating to version " + std::to_string(m.version)));
             }
-            MAILTRACK_TRY(c.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", UTC_TIMESTAMP(3))",
-                                 "recording a migration"));
+            MAILTRACK_TRY(
+                c.exec("INSERT INTO schema_migrations VALUES (" + std::to_string(m.version) + ", UTC_TIMESTAMP(3))",
+                       "recording a migration"));
             version = m.version;
         }
         return {};

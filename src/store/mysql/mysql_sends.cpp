@@ -1,6 +1,7 @@
 #include <map>
 
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "mysql_db.hpp"
 
 // The sending path: sends and their recipients, and the message rows a send's acceptance
@@ -15,7 +16,9 @@ using util::Result;
 using util::UnixMillis;
 
 namespace {
-std::string status_sql(SendStatus s) { return num(sql::stored(s)); }
+std::string status_sql(SendStatus s) {
+    return num(sql::stored(s));
+}
 }  // namespace
 
 Result<std::optional<SendRecord>> MysqlStore::Impl::read_send(Connection& c, std::string_view where, bool for_update) {
@@ -44,7 +47,8 @@ Result<SendClaim> MysqlStore::begin_send(const SendRecord& draft) {
     // finds the first send.
     return s.in_transaction([&](Connection& c) -> Result<SendClaim> {
         if (!draft.idempotency_key.empty()) {
-            MAILTRACK_TRY_ASSIGN(auto existing, s.read_send(c, "idempotency_key = " + bin(draft.idempotency_key), false));
+            MAILTRACK_TRY_ASSIGN(auto existing,
+                                 s.read_send(c, "idempotency_key = " + bin(draft.idempotency_key), false));
             if (existing) return SendClaim{std::move(*existing), false};
         }
         const std::string insert = "INSERT INTO sends (" + std::string(sql::k_send_columns) + ") VALUES (" +
@@ -55,11 +59,12 @@ Result<SendClaim> MysqlStore::begin_send(const SendRecord& draft) {
         MAILTRACK_TRY(c.exec(insert, "recording a send"));
         std::vector<std::string> rows;
         for (const SendRecipient& r : draft.recipients) {
-            rows.push_back("(" + bin(draft.send_id) + "," + bin(r.address) + "," + num(static_cast<std::int64_t>(r.role)) +
-                           "," + text(r.skipped) + ")");
+            rows.push_back("(" + bin(draft.send_id) + "," + bin(r.address) + "," +
+                           num(static_cast<std::int64_t>(r.role)) + "," + text(r.skipped) + ")");
         }
-        MAILTRACK_TRY(insert_rows(c, "INSERT INTO send_recipients (" + std::string(sql::k_send_recipient_columns) + ") VALUES ",
-                                  rows, "", "recording send recipients"));
+        MAILTRACK_TRY(
+            insert_rows(c, "INSERT INTO send_recipients (" + std::string(sql::k_send_recipient_columns) + ") VALUES ",
+                        rows, "", "recording send recipients"));
         return sql::claim_of_new_send(draft);
     });
 }
@@ -81,8 +86,8 @@ Result<void> MysqlStore::send_accepted(std::string_view send_id, std::string_vie
     return s.in_transaction([&](Connection& c) -> Result<void> {
         MAILTRACK_TRY_ASSIGN(const auto stored, s.read_send(c, "send_id = " + bin(send_id), true));
         if (!stored) return util::fail(ErrorKind::not_found, "no send " + std::string(send_id));
-        MAILTRACK_TRY(c.exec("UPDATE sends SET status = " + status_sql(SendStatus::sent) + ", ses_message_id = " +
-                                 bin(ses_message_id) + ", updated_at = " + num(at) +
+        MAILTRACK_TRY(c.exec("UPDATE sends SET status = " + status_sql(SendStatus::sent) +
+                                 ", ses_message_id = " + bin(ses_message_id) + ", updated_at = " + num(at) +
                                  ", error_code = NULL, error_message = NULL WHERE send_id = " + bin(send_id),
                              "recording an SES message id"));
         // The rows as the sending path knows them, joined by the same SQL as events' effects,
@@ -99,12 +104,12 @@ Result<void> MysqlStore::send_accepted(std::string_view send_id, std::string_vie
     });
 }
 
-Result<void> MysqlStore::send_failed(std::string_view send_id, std::string_view error_code, std::string_view error_message,
-                                     UnixMillis at) {
+Result<void> MysqlStore::send_failed(std::string_view send_id, std::string_view error_code,
+                                     std::string_view error_message, UnixMillis at) {
     // A failure never overwrites a recorded success (a late error report of an accepted send).
     return m_impl->with_connection([&](Connection& c) {
-        return c.exec("UPDATE sends SET status = " + status_sql(SendStatus::failed) + ", error_code = " + text(error_code) +
-                          ", error_message = " + text(error_message) + ", updated_at = " + num(at) +
+        return c.exec("UPDATE sends SET status = " + status_sql(SendStatus::failed) + ", error_code = " +
+                          text(error_code) + ", error_message = " + text(error_message) + ", updated_at = " + num(at) +
                           " WHERE send_id = " + bin(send_id) + " AND status <> " + status_sql(SendStatus::sent),
                       "recording a failed send");
     });

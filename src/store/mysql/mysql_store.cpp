@@ -3,6 +3,7 @@
 #include <mysqld_error.h>
 
 #include "mailtrack/util/log.hpp"
+
 #include "mysql_db.hpp"
 
 // Opening: the client library, the first connection, the database, migrations and the
@@ -51,8 +52,8 @@ Result<void> use_database(Connection& c, const MysqlOptions& options) {
     }
     auto used = c.exec("USE `" + options.database + "`", "selecting database " + options.database);
     if (!used && !create && c.last_errno == ER_BAD_DB_ERROR) {
-        return util::fail(ErrorKind::not_found, "mysql: no database '" + options.database + "' on " + options.host + ":" +
-                                                    std::to_string(options.port));
+        return util::fail(ErrorKind::not_found, "mysql: no database '" + options.database + "' on " + options.host +
+                                                    ":" + std::to_string(options.port));
     }
     return used;
 }
@@ -62,9 +63,15 @@ Result<void> use_database(Connection& c, const MysqlOptions& options) {
 MysqlStore::MysqlStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 MysqlStore::~MysqlStore() = default;
 
-int MysqlStore::schema_version() const { return m_impl->version; }
-const std::optional<std::string>& MysqlStore::durability_warning() const { return m_impl->durability_warning; }
-std::int64_t MysqlStore::transaction_retries() const { return m_impl->retries.load(std::memory_order_relaxed); }
+int MysqlStore::schema_version() const {
+    return m_impl->version;
+}
+const std::optional<std::string>& MysqlStore::durability_warning() const {
+    return m_impl->durability_warning;
+}
+std::int64_t MysqlStore::transaction_retries() const {
+    return m_impl->retries.load(std::memory_order_relaxed);
+}
 
 Result<std::unique_ptr<MysqlStore>> MysqlStore::open(const MysqlOptions& options) {
     // mysql_library_init is not thread-safe; the first open makes it happen once.

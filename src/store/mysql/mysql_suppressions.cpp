@@ -1,4 +1,5 @@
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "mysql_db.hpp"
 
 // The suppression list and the per-address soft-bounce counts.
@@ -20,7 +21,8 @@ Result<std::vector<core::Suppression>> MysqlStore::suppressions() {
 Result<std::optional<core::Suppression>> MysqlStore::suppression(std::string_view address) {
     Impl& s = *m_impl;
     return s.with_connection([&](Connection& c) -> Result<std::optional<core::Suppression>> {
-        MAILTRACK_TRY_ASSIGN(Rows q, c.select(s.suppression_select + "WHERE address = " + bin(address), "reading a suppression"));
+        MAILTRACK_TRY_ASSIGN(
+            Rows q, c.select(s.suppression_select + "WHERE address = " + bin(address), "reading a suppression"));
         if (!q.next()) return std::optional<core::Suppression>();
         return std::optional<core::Suppression>(sql::read_row<core::Suppression>(sql::k_suppression_columns, q));
     });
@@ -29,7 +31,8 @@ Result<std::optional<core::Suppression>> MysqlStore::suppression(std::string_vie
 Result<void> MysqlStore::suppress(const core::Suppression& entry) {
     Impl& s = *m_impl;
     // A transaction of its own so that a deadlock with an apply() touching the address is retried.
-    return s.in_transaction([&](Connection& c) { return c.exec(s.suppression_upsert(entry), "writing a suppression"); });
+    return s.in_transaction(
+        [&](Connection& c) { return c.exec(s.suppression_upsert(entry), "writing a suppression"); });
 }
 
 Result<bool> MysqlStore::unsuppress(std::string_view address) {

@@ -1,4 +1,5 @@
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "mysql_db.hpp"
 
 // Writing rows: SQL literals, the joins' total orders as byte strings, and the multi-row
@@ -32,8 +33,12 @@ std::string bin(std::string_view v) {
     append_hex(out, v.data(), v.size());
     return out;
 }
-std::string text(std::string_view v) { return v.empty() ? "NULL" : bin(v); }
-std::string event(const EventId& id) { return id == EventId{} ? "NULL" : event_key_literal(id); }
+std::string text(std::string_view v) {
+    return v.empty() ? "NULL" : bin(v);
+}
+std::string event(const EventId& id) {
+    return id == EventId{} ? "NULL" : event_key_literal(id);
+}
 std::string event_key_literal(const EventId& id) {
     std::string out;
     append_hex(out, id.bytes.data(), id.bytes.size());
@@ -44,8 +49,10 @@ Result<void> insert_rows(Connection& c, const std::string& head, const std::vect
                          const std::string& tail, std::string_view doing) {
     std::string sql;
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (sql.empty()) sql = head;
-        else sql += ',';
+        if (sql.empty())
+            sql = head;
+        else
+            sql += ',';
         sql += rows[i];
         if (i + 1 == rows.size() || sql.size() + rows[i + 1].size() + tail.size() > k_max_statement_bytes) {
             sql += tail;
@@ -63,9 +70,15 @@ namespace {
 void put_u64(std::string& out, std::uint64_t u) {
     for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((u >> shift) & 0xff);
 }
-std::uint64_t ordered(std::int64_t v) { return static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63); }
-void earlier_wins(std::string& out, UnixMillis at) { put_u64(out, ~ordered(at)); }
-void later_wins(std::string& out, UnixMillis at) { put_u64(out, ordered(at)); }
+std::uint64_t ordered(std::int64_t v) {
+    return static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63);
+}
+void earlier_wins(std::string& out, UnixMillis at) {
+    put_u64(out, ~ordered(at));
+}
+void later_wins(std::string& out, UnixMillis at) {
+    put_u64(out, ordered(at));
+}
 void smaller_event_wins(std::string& out, const EventId& id) {
     for (auto b : id.bytes) out += static_cast<char>(~b & 0xff);
 }
@@ -112,7 +125,9 @@ constexpr const char* k_message_facts[] = {"status"};
 constexpr const char* k_recipient_facts[] = {"status", "delivery", "bounce", "complaint", "delay", "failure"};
 constexpr const char* k_suppression_facts[] = {"suppression"};
 
-std::vector<std::string> order_keys(const MessageState& m) { return {status_key(m.status)}; }
+std::vector<std::string> order_keys(const MessageState& m) {
+    return {status_key(m.status)};
+}
 std::vector<std::string> order_keys(const RecipientState& r) {
     return {status_key(r.status),
             earliest_key(r.delivery),
@@ -121,12 +136,22 @@ std::vector<std::string> order_keys(const RecipientState& r) {
             delay_key(r.delay),
             r.failure ? earliest_key(r.failure, r.failure->template_name.empty() ? 1 : 0) : std::string()};
 }
-std::vector<std::string> order_keys(const core::Suppression& x) { return {suppression_key(x)}; }
+std::vector<std::string> order_keys(const core::Suppression& x) {
+    return {suppression_key(x)};
+}
 
-void append_literal(std::string& v, sql::Join join, std::string_view x) { v += join == sql::Join::key ? bin(x) : text(x); }
-void append_literal(std::string&v, sql::Join, std::int64_t x) { v += num(x); }
-void append_literal(std::string& v, sql::Join, const std::optional<std::int64_t>& x) { v += num(x); }
-void append_literal(std::string& v, sql::Join, const EventId& x) { v += event(x); }
+void append_literal(std::string& v, sql::Join join, std::string_view x) {
+    v += join == sql::Join::key ? bin(x) : text(x);
+}
+void append_literal(std::string& v, sql::Join, std::int64_t x) {
+    v += num(x);
+}
+void append_literal(std::string& v, sql::Join, const std::optional<std::int64_t>& x) {
+    v += num(x);
+}
+void append_literal(std::string& v, sql::Join, const EventId& x) {
+    v += event(x);
+}
 
 // "(v1,v2,...,key1,...)": the row's shared columns, then its order keys.
 template <typename Table, typename Row>
@@ -141,7 +166,9 @@ std::string row_literal(const Table& table, const Row& row) {
     return v;
 }
 
-std::string key_column(const char* fact) { return std::string(fact) + "_key"; }
+std::string key_column(const char* fact) {
+    return std::string(fact) + "_key";
+}
 
 template <typename Table>
 std::string upsert_head(const char* table, const Table& columns, std::span<const char* const> facts) {
@@ -168,10 +195,15 @@ std::string upsert_tail(const Table& columns, std::span<const char* const> facts
                 break;
             }
             case sql::Join::add: add(n + " = " + n + " + " + v); break;
-            case sql::Join::min: add(n + " = LEAST(COALESCE(" + n + ", " + v + "), COALESCE(" + v + ", " + n + "))"); break;
-            case sql::Join::max: add(n + " = GREATEST(COALESCE(" + n + ", " + v + "), COALESCE(" + v + ", " + n + "))"); break;
+            case sql::Join::min:
+                add(n + " = LEAST(COALESCE(" + n + ", " + v + "), COALESCE(" + v + ", " + n + "))");
+                break;
+            case sql::Join::max:
+                add(n + " = GREATEST(COALESCE(" + n + ", " + v + "), COALESCE(" + v + ", " + n + "))");
+                break;
             case sql::Join::text:
-                add(n + " = IF(" + v + " IS NULL, " + n + ", IF(" + n + " IS NULL, " + v + ", LEAST(" + n + ", " + v + ")))");
+                add(n + " = IF(" + v + " IS NULL, " + n + ", IF(" + n + " IS NULL, " + v + ", LEAST(" + n + ", " + v +
+                    ")))");
                 break;
         }
     });
@@ -203,8 +235,9 @@ void MysqlStore::Impl::build_statements() {
         "COALESCE(VALUES(last_soft_bounce_at), last_soft_bounce_at))";
 }
 
-Result<void> MysqlStore::Impl::write_states(Connection& c, const std::map<std::string, MessageState, std::less<>>& messages,
-                                            const std::map<std::pair<std::string, std::string>, RecipientState>& recipients) {
+Result<void> MysqlStore::Impl::write_states(
+    Connection& c, const std::map<std::string, MessageState, std::less<>>& messages,
+    const std::map<std::pair<std::string, std::string>, RecipientState>& recipients) {
     std::vector<std::string> rows;
     rows.reserve(messages.size());
     for (const auto& [id, m] : messages) rows.push_back(row_literal(sql::k_message_columns, m));
@@ -214,8 +247,8 @@ Result<void> MysqlStore::Impl::write_states(Connection& c, const std::map<std::s
     return insert_rows(c, recipient_upsert_head, rows, recipient_upsert_tail, "writing recipients");
 }
 
-Result<void> MysqlStore::Impl::write_suppressions(Connection& c,
-                                                  const std::map<std::string, core::Suppression, std::less<>>& entries) {
+Result<void> MysqlStore::Impl::write_suppressions(
+    Connection& c, const std::map<std::string, core::Suppression, std::less<>>& entries) {
     std::vector<std::string> rows;
     for (const auto& [a, x] : entries) rows.push_back(row_literal(sql::k_suppression_columns, x));
     return insert_rows(c, suppression_upsert_head, rows, suppression_upsert_tail, "writing suppressions");

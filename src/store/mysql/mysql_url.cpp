@@ -75,8 +75,9 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
         const std::string_view userinfo = rest.substr(0, at);
         rest = rest.substr(at + 1);
         if (userinfo.find(':') != std::string_view::npos) {
-            return url_error("a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
-                             "store.mysql_password_file or store.mysql_secret_arn instead");
+            return url_error(
+                "a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
+                "store.mysql_password_file or store.mysql_secret_arn instead");
         }
         MAILTRACK_TRY_ASSIGN(o.user, percent_decode(userinfo, "user name"));
     }
@@ -113,16 +114,22 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         const std::string_view key = pair.substr(0, eq);
-        MAILTRACK_TRY_ASSIGN(auto value,
-                             percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), key));
+        MAILTRACK_TRY_ASSIGN(
+            auto value, percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), key));
         if (key == "ssl-mode" || key == "ssl_mode" || key == "sslmode") {
             std::string v;
             for (char c : value) v += (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-            if (v == "DISABLED") o.ssl_mode = MysqlSslMode::disabled;
-            else if (v == "REQUIRED") o.ssl_mode = MysqlSslMode::required;
-            else if (v == "VERIFY_CA") o.ssl_mode = MysqlSslMode::verify_ca;
-            else if (v == "VERIFY_IDENTITY") o.ssl_mode = MysqlSslMode::verify_identity;
-            else return url_error("ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not '" + value + "'");
+            if (v == "DISABLED")
+                o.ssl_mode = MysqlSslMode::disabled;
+            else if (v == "REQUIRED")
+                o.ssl_mode = MysqlSslMode::required;
+            else if (v == "VERIFY_CA")
+                o.ssl_mode = MysqlSslMode::verify_ca;
+            else if (v == "VERIFY_IDENTITY")
+                o.ssl_mode = MysqlSslMode::verify_identity;
+            else
+                return url_error("ssl-mode must be DISABLED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not '" + value +
+                                 "'");
         } else if (key == "ssl-ca" || key == "ssl_ca") {
             if (value.empty()) return url_error("ssl-ca is empty");
             o.ssl_ca = std::move(value);
@@ -131,8 +138,9 @@ Result<MysqlOptions> parse_mysql_url(std::string_view url) {
         } else if (key == "connect-timeout") {
             MAILTRACK_TRY_ASSIGN(o.connect_timeout_s, positive(value, "connect-timeout", 3600));
         } else if (key == "password") {
-            return url_error("a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
-                             "store.mysql_password_file or store.mysql_secret_arn instead");
+            return url_error(
+                "a password in the URL is not accepted; set MAILTRACK_MYSQL_PASSWORD, "
+                "store.mysql_password_file or store.mysql_secret_arn instead");
         } else {
             return url_error("unknown parameter '" + std::string(key) +
                              "' (known: ssl-mode, ssl-ca, pool-size, connect-timeout)");

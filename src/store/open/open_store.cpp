@@ -14,10 +14,11 @@ Result<StoreTarget> parse_sqlite(std::string_view url) {
     constexpr std::string_view k_form = "sqlite:PATH (e.g. sqlite:mailtrack.db, sqlite:/var/lib/mailtrack.db)";
     std::string_view path = url.substr(url.find(':') + 1);
     if (path.starts_with("//")) {
-        return util::fail(ErrorKind::config, "store URL '" + std::string(url) + "': write " + std::string(k_form) +
-                                                 ", not sqlite://");
+        return util::fail(ErrorKind::config,
+                          "store URL '" + std::string(url) + "': write " + std::string(k_form) + ", not sqlite://");
     }
-    if (path.empty()) return util::fail(ErrorKind::config, "store URL 'sqlite:' names no file: write " + std::string(k_form));
+    if (path.empty())
+        return util::fail(ErrorKind::config, "store URL 'sqlite:' names no file: write " + std::string(k_form));
     SqliteOptions options;
     options.path = std::string(path);
     return StoreTarget(std::move(options));

@@ -14,12 +14,16 @@ void BatchEffects::add(const core::SesEvent& event) {
     }
     for (core::RecipientState& r : fx.recipients) {
         auto key = std::make_pair(r.message_id, r.address);
-        if (auto it = recipients.find(key); it != recipients.end()) merge_into(it->second, r);
-        else recipients.emplace(std::move(key), std::move(r));
+        if (auto it = recipients.find(key); it != recipients.end())
+            merge_into(it->second, r);
+        else
+            recipients.emplace(std::move(key), std::move(r));
     }
     for (core::Suppression& x : fx.suppressions) {
-        if (auto it = suppressions.find(x.address); it != suppressions.end()) merge_into(it->second, x);
-        else suppressions.emplace(x.address, std::move(x));
+        if (auto it = suppressions.find(x.address); it != suppressions.end())
+            merge_into(it->second, x);
+        else
+            suppressions.emplace(x.address, std::move(x));
     }
     for (const std::string& a : fx.soft_bounced) {
         auto& [count, last] = soft_bounces[a];

@@ -1,5 +1,6 @@
 #include "mailtrack/store_sql/batch_effects.hpp"
 #include "mailtrack/store_sql/columns.hpp"
+
 #include "sqlite_db.hpp"
 
 // The event path: one transaction per batch, INSERT OR IGNORE of each identity, the new events'
@@ -23,8 +24,10 @@ Result<void> SqliteStore::Impl::merge_message(MessageState& m) {
     get_message.reset();
     get_message.bind(m.message_id);
     const int rc = get_message.step();
-    if (rc == SQLITE_ROW) merge_into(m, sql::read_row<MessageState>(sql::k_message_columns, get_message));
-    else if (rc != SQLITE_DONE) return db_error(db, rc, "reading a message");
+    if (rc == SQLITE_ROW)
+        merge_into(m, sql::read_row<MessageState>(sql::k_message_columns, get_message));
+    else if (rc != SQLITE_DONE)
+        return db_error(db, rc, "reading a message");
     Statement& put = rc == SQLITE_ROW ? update_message : insert_message;
     put.reset();
     put.bind_row(sql::k_message_columns, m);
@@ -38,8 +41,10 @@ Result<void> SqliteStore::Impl::merge_recipient(RecipientState& r) {
     get_recipient.bind(r.message_id);
     get_recipient.bind(r.address);
     const int rc = get_recipient.step();
-    if (rc == SQLITE_ROW) merge_into(r, sql::read_row<RecipientState>(sql::k_recipient_columns, get_recipient));
-    else if (rc != SQLITE_DONE) return db_error(db, rc, "reading a recipient");
+    if (rc == SQLITE_ROW)
+        merge_into(r, sql::read_row<RecipientState>(sql::k_recipient_columns, get_recipient));
+    else if (rc != SQLITE_DONE)
+        return db_error(db, rc, "reading a recipient");
     Statement& put = rc == SQLITE_ROW ? update_recipient : insert_recipient;
     put.reset();
     put.bind_row(sql::k_recipient_columns, r);
@@ -104,8 +109,8 @@ Result<ApplyResult> SqliteStore::Impl::apply_in_transaction(std::span<const core
     }
 
     compressed.resize(ZSTD_compressBound(archive_buffer.size()));
-    const std::size_t n = ZSTD_compress2(cctx, compressed.data(), compressed.size(), archive_buffer.data(),
-                                         archive_buffer.size());
+    const std::size_t n =
+        ZSTD_compress2(cctx, compressed.data(), compressed.size(), archive_buffer.data(), archive_buffer.size());
     if (ZSTD_isError(n)) return util::fail(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(n));
     insert_archive.reset();
     insert_archive.bind(archive_id);

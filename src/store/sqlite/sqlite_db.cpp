@@ -1,8 +1,8 @@
+#include "sqlite_db.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
-
-#include "sqlite_db.hpp"
 
 namespace mailtrack::store {
 
@@ -17,10 +17,8 @@ ErrorKind sqlite_kind_of(int rc) {
         case SQLITE_READONLY:
         case SQLITE_IOERR:
         case SQLITE_CANTOPEN:
-        case SQLITE_PROTOCOL:
-            return ErrorKind::storage_unavailable;
-        default:
-            return ErrorKind::storage;
+        case SQLITE_PROTOCOL: return ErrorKind::storage_unavailable;
+        default: return ErrorKind::storage;
     }
 }
 

@@ -42,21 +42,29 @@ public:
     }
     void bind(std::int64_t v) { sqlite3_bind_int64(m_stmt, ++m_bind, v); }
     void bind(const std::optional<util::UnixMillis>& v) {
-        if (v) bind(*v);
-        else sqlite3_bind_null(m_stmt, ++m_bind);
+        if (v)
+            bind(*v);
+        else
+            sqlite3_bind_null(m_stmt, ++m_bind);
     }
     void bind(std::string_view v) {
-        if (v.empty()) sqlite3_bind_null(m_stmt, ++m_bind);
-        else sqlite3_bind_text(m_stmt, ++m_bind, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        if (v.empty())
+            sqlite3_bind_null(m_stmt, ++m_bind);
+        else
+            sqlite3_bind_text(m_stmt, ++m_bind, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     }
     // Temporaries would be gone by the step(): refuse them.
     void bind(std::string&&) = delete;
     void bind(core::EventId&&) = delete;
     void bind(const core::EventId& id) {
-        if (id == core::EventId{}) sqlite3_bind_null(m_stmt, ++m_bind);
-        else sqlite3_bind_blob(m_stmt, ++m_bind, id.bytes.data(), static_cast<int>(id.bytes.size()), SQLITE_STATIC);
+        if (id == core::EventId{})
+            sqlite3_bind_null(m_stmt, ++m_bind);
+        else
+            sqlite3_bind_blob(m_stmt, ++m_bind, id.bytes.data(), static_cast<int>(id.bytes.size()), SQLITE_STATIC);
     }
-    void bind_blob(const void* data, std::size_t size) { sqlite3_bind_blob64(m_stmt, ++m_bind, data, size, SQLITE_STATIC); }
+    void bind_blob(const void* data, std::size_t size) {
+        sqlite3_bind_blob64(m_stmt, ++m_bind, data, size, SQLITE_STATIC);
+    }
     // Binds every column of a column table (store_sql/columns.hpp) from `row`, in order.
     template <typename Table, typename Row>
     void bind_row(const Table& table, const Row& row) {
@@ -80,7 +88,8 @@ public:
     std::string text() {
         const auto* p = sqlite3_column_text(m_stmt, m_col);
         const int n = sqlite3_column_bytes(m_stmt, m_col++);
-        return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+        return p == nullptr ? std::string()
+                            : std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
     }
     core::EventId event_id() {
         core::EventId id;
@@ -92,7 +101,8 @@ public:
     std::string_view blob() {
         const void* p = sqlite3_column_blob(m_stmt, m_col);
         const int n = sqlite3_column_bytes(m_stmt, m_col++);
-        return p == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n));
+        return p == nullptr ? std::string_view()
+                            : std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n));
     }
 
 private:
@@ -168,8 +178,10 @@ struct SqliteStore::Impl {
         if (result) {
             release_snapshot();
             commit.reset();
-            if (auto r = run(commit, "committing"); r) return result;
-            else result = util::Unexpected(std::move(r).error());
+            if (auto r = run(commit, "committing"); r)
+                return result;
+            else
+                result = util::Unexpected(std::move(r).error());
         }
         rollback.reset();
         (void)rollback.step();

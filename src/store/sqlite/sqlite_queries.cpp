@@ -1,6 +1,7 @@
 #include <unordered_map>
 
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "sqlite_db.hpp"
 
 // Reads: a message with its recipients and timeline, recipient lists, counts, store info.
@@ -23,11 +24,12 @@ Result<std::optional<MessageView>> SqliteStore::message(std::string_view message
     s.get_message.reset();
 
     Statement rs;
-    MAILTRACK_TRY(s.prepare(rs, sql::select_from(sql::k_recipient_columns, "recipients") +
-                                    "WHERE message_id = ? ORDER BY address"));
+    MAILTRACK_TRY(s.prepare(
+        rs, sql::select_from(sql::k_recipient_columns, "recipients") + "WHERE message_id = ? ORDER BY address"));
     rs.bind(message_id);
     int step = 0;
-    while ((step = rs.step()) == SQLITE_ROW) view.recipients.push_back(sql::read_row<RecipientState>(sql::k_recipient_columns, rs));
+    while ((step = rs.step()) == SQLITE_ROW)
+        view.recipients.push_back(sql::read_row<RecipientState>(sql::k_recipient_columns, rs));
     if (step != SQLITE_DONE) return db_error(s.db, step, "reading recipients");
 
     Statement es;
@@ -59,7 +61,7 @@ Result<std::optional<MessageView>> SqliteStore::message(std::string_view message
 Result<std::vector<RecipientState>> SqliteStore::recipients(const RecipientFilter& filter) {
     Impl& s = *m_impl;
     const std::string text = sql::select_from(sql::k_recipient_columns, "recipients") +
-                            sql::recipient_filter_sql(filter, [](const auto&) { return std::string("?"); });
+                             sql::recipient_filter_sql(filter, [](const auto&) { return std::string("?"); });
     Statement q;
     MAILTRACK_TRY(s.prepare(q, text));
     // In the order recipient_filter_sql asks for them.

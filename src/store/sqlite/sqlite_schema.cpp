@@ -1,6 +1,7 @@
 #include <iterator>
 
 #include "mailtrack/store_sql/columns.hpp"
+
 #include "sqlite_db.hpp"
 
 // The schema, as versioned migrations. A migration is never edited once released: a change is
@@ -116,8 +117,9 @@ Result<int> SqliteStore::Impl::read_version() {
 // migrations are applied in one write transaction that reads the version again under the
 // write lock, so each migration is applied by exactly one of them and the others wait.
 Result<void> SqliteStore::Impl::migrate() {
-    MAILTRACK_TRY(exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
-                       "creating schema_migrations"));
+    MAILTRACK_TRY(
+        exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+             "creating schema_migrations"));
     const int newest = k_migrations[std::size(k_migrations) - 1].version;
     static_assert(k_migrations[std::size(k_migrations) - 1].version == sql::k_schema_version,
                   "the last SQLite migration is the shared schema version");

@@ -1,4 +1,5 @@
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "sqlite_db.hpp"
 
 // The sending path: sends and their recipients, and the message rows a send's acceptance writes.
@@ -10,7 +11,9 @@ using util::Result;
 using util::UnixMillis;
 
 namespace {
-std::string status_sql(SendStatus s) { return std::to_string(sql::stored(s)); }
+std::string status_sql(SendStatus s) {
+    return std::to_string(sql::stored(s));
+}
 }  // namespace
 
 Result<void> SqliteStore::Impl::prepare_send_statements() {
@@ -19,7 +22,8 @@ Result<void> SqliteStore::Impl::prepare_send_statements() {
     const std::string sent = status_sql(SendStatus::sent);
     const std::string failed = status_sql(SendStatus::failed);
     const std::pair<Statement*, std::string> statements[] = {
-        {&sends.insert_send, "INSERT INTO sends (" + std::string(sql::k_send_columns) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+        {&sends.insert_send,
+         "INSERT INTO sends (" + std::string(sql::k_send_columns) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"},
         {&sends.insert_recipient,
          "INSERT INTO send_recipients (" + std::string(sql::k_send_recipient_columns) + ") VALUES (?,?,?,?)"},
         {&sends.find_by_key, select + "WHERE idempotency_key = ?"},
@@ -33,9 +37,9 @@ Result<void> SqliteStore::Impl::prepare_send_statements() {
                                ", ses_message_id = ?2, updated_at = ?3, error_code = NULL, error_message = NULL "
                                "WHERE send_id = ?1"},
         // A failure never overwrites a recorded success (a late error report of an accepted send).
-        {&sends.mark_failed, "UPDATE sends SET status = " + failed +
-                                 ", error_code = ?2, error_message = ?3, updated_at = ?4 WHERE send_id = ?1 AND status <> " +
-                                 sent},
+        {&sends.mark_failed,
+         "UPDATE sends SET status = " + failed +
+             ", error_code = ?2, error_message = ?3, updated_at = ?4 WHERE send_id = ?1 AND status <> " + sent},
         {&sends.find_linked_message,
          std::string(sql::k_linked_message_select) + "?" + std::string(sql::k_linked_message_order)},
     };
@@ -61,8 +65,10 @@ Result<SendRecord> SqliteStore::Impl::read_send(Statement& row) {
         link.reset();
         link.bind(x.send_id);
         rc = link.step();
-        if (rc == SQLITE_ROW) sql::link_by_event(x, link.text());
-        else if (rc != SQLITE_DONE) return db_error(db, rc, "looking for a message linked to a send");
+        if (rc == SQLITE_ROW)
+            sql::link_by_event(x, link.text());
+        else if (rc != SQLITE_DONE)
+            return db_error(db, rc, "looking for a message linked to a send");
         link.reset();
     }
     return x;
@@ -149,8 +155,8 @@ Result<void> SqliteStore::send_accepted(std::string_view send_id, std::string_vi
     return s.in_transaction([&] { return s.send_accepted_in_transaction(send_id, ses_message_id, at); });
 }
 
-Result<void> SqliteStore::send_failed(std::string_view send_id, std::string_view error_code, std::string_view error_message,
-                                      UnixMillis at) {
+Result<void> SqliteStore::send_failed(std::string_view send_id, std::string_view error_code,
+                                      std::string_view error_message, UnixMillis at) {
     Impl& s = *m_impl;
     s.release_snapshot();
     Statement& q = s.sends.mark_failed;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "sqlite_db.hpp"
 
 // Opening: the connection, its pragmas, the migrations and the event path's statements.
@@ -57,7 +58,9 @@ Result<void> check_exists(const SqliteOptions& options) {
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
-int SqliteStore::schema_version() const { return m_impl->version; }
+int SqliteStore::schema_version() const {
+    return m_impl->version;
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& options) {
     // Memory statistics cost a global mutex on every SQLite allocation; we never read them.
@@ -78,7 +81,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const SqliteOptions& opti
     sqlite3_extended_result_codes(impl->db, 1);
     sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
     MAILTRACK_TRY(impl->enter_wal_mode());
-    const char* sync = options.synchronous == SqliteSync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    const char* sync =
+        options.synchronous == SqliteSync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     for (const char* pragma : {sync, "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
         MAILTRACK_TRY(impl->exec(pragma, pragma));
     }
@@ -101,13 +105,15 @@ Result<void> SqliteStore::Impl::prepare_all() {
         {&begin, "BEGIN IMMEDIATE"},
         {&commit, "COMMIT"},
         {&rollback, "ROLLBACK"},
-        {&insert_event, "INSERT OR IGNORE INTO events (" + std::string(sql::k_event_columns) + ") VALUES (?,?,?,?,?,?,?,?)"},
+        {&insert_event,
+         "INSERT OR IGNORE INTO events (" + std::string(sql::k_event_columns) + ") VALUES (?,?,?,?,?,?,?,?)"},
         {&next_archive, "SELECT COALESCE(MAX(archive_id), 0) + 1 FROM event_archive"},
         {&insert_archive, "INSERT INTO event_archive (archive_id, codec, raw_size, data) VALUES (?, 'zstd', ?, ?)"},
         {&get_message, sql::select_from(sql::k_message_columns, "messages") + "WHERE message_id = ?"},
         {&insert_message, insert_sql("INSERT", "messages", sql::k_message_columns)},
         {&update_message, update_sql("messages", sql::k_message_columns)},
-        {&get_recipient, sql::select_from(sql::k_recipient_columns, "recipients") + "WHERE message_id = ? AND address = ?"},
+        {&get_recipient,
+         sql::select_from(sql::k_recipient_columns, "recipients") + "WHERE message_id = ? AND address = ?"},
         {&insert_recipient, insert_sql("INSERT", "recipients", sql::k_recipient_columns)},
         {&update_recipient, update_sql("recipients", sql::k_recipient_columns)},
         {&get_suppression, suppression_select + "WHERE address = ?"},

@@ -1,4 +1,5 @@
 #include "mailtrack/store_sql/shared_sql.hpp"
+
 #include "sqlite_db.hpp"
 
 // The suppression list and the per-address soft-bounce counts.
@@ -13,7 +14,8 @@ Result<std::vector<core::Suppression>> SqliteStore::suppressions() {
     MAILTRACK_TRY(s.prepare(q, sql::select_from(sql::k_suppression_columns, "suppressions") + "ORDER BY address"));
     std::vector<core::Suppression> out;
     int rc = 0;
-    while ((rc = q.step()) == SQLITE_ROW) out.push_back(sql::read_row<core::Suppression>(sql::k_suppression_columns, q));
+    while ((rc = q.step()) == SQLITE_ROW)
+        out.push_back(sql::read_row<core::Suppression>(sql::k_suppression_columns, q));
     if (rc != SQLITE_DONE) return db_error(s.db, rc, "listing suppressions");
     return out;
 }

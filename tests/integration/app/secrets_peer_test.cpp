@@ -2,15 +2,16 @@
 // Runs under tests/support/peers.py --moto.
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/secrets.hpp"
-#include "mailtrack/config/config.hpp"
 #include "mailtrack/aws/secretsmanager.hpp"
+#include "mailtrack/config/config.hpp"
+
 #include "peer_test_support.hpp"
 
 namespace mailtrack {
@@ -49,7 +50,8 @@ struct Moto {
 TEST(SecretsManager, RedisAuthTokenComesFromTheSecretWhenNeitherEnvNorFileIsSet) {
     Moto moto;
     const std::string plain = moto.create(testing::unique_name("redis-token"), "t0ken with spaces");
-    const std::string acl = moto.create(testing::unique_name("redis-acl"), R"({"username":"mailtrack","password":"acl-pw"})");
+    const std::string acl =
+        moto.create(testing::unique_name("redis-acl"), R"({"username":"mailtrack","password":"acl-pw"})");
     ASSERT_FALSE(plain.empty());
     ASSERT_FALSE(acl.empty());
     const aws::Environment env = {{"AWS_ACCESS_KEY_ID", "test"}, {"AWS_SECRET_ACCESS_KEY", "test"}};
@@ -126,8 +128,9 @@ TEST(SecretsManager, ResolveSecretReadsAnRdsJsonSecretOrAPlainOne) {
     EXPECT_EQ(c.error().kind, util::ErrorKind::config);
     EXPECT_NE(c.error().message.find("without a \"password\""), std::string::npos) << c.error().message;
 
-    auto d = app::resolve_secret({"the MySQL password", "", "", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"},
-                                 none, moto.fetcher());
+    auto d =
+        app::resolve_secret({"the MySQL password", "", "", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"},
+                            none, moto.fetcher());
     ASSERT_FALSE(d);
     EXPECT_NE(d.error().message.find("ResourceNotFoundException"), std::string::npos) << d.error().message;
     EXPECT_NE(d.error().message.find("the MySQL password"), std::string::npos);
@@ -146,7 +149,8 @@ TEST(SecretsManager, EnvironmentThenFileThenSecret) {
         return f(id);
     };
 
-    auto env = app::resolve_secret({"pw", "MT_TEST_PW", file, arn}, aws::Environment{{"MT_TEST_PW", "from-env"}}, counting);
+    auto env =
+        app::resolve_secret({"pw", "MT_TEST_PW", file, arn}, aws::Environment{{"MT_TEST_PW", "from-env"}}, counting);
     ASSERT_TRUE(env && *env);
     EXPECT_EQ((*env)->password, "from-env");
     EXPECT_EQ((*env)->source, "MT_TEST_PW");

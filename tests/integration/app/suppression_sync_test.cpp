@@ -3,16 +3,16 @@
 #include "mailtrack/app/suppression_sync.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <mutex>
 
-#include <nlohmann/json.hpp>
+#include "mailtrack/aws/curl_transport.hpp"
+#include "mailtrack/store/sqlite_store.hpp"
 
 #include "fakes.hpp"
 #include "loopback_http_server.hpp"
-#include "mailtrack/aws/curl_transport.hpp"
-#include "mailtrack/store/sqlite_store.hpp"
 
 namespace mailtrack::app {
 namespace {
@@ -79,8 +79,7 @@ struct Fixture {
     aws::RetryQuota quota{retry};
     FakeSuppressionList fake;
     testing::LoopbackHttpServer server{[this](const TestRequest& r) { return fake.handle(r); }};
-    aws::SesV2Client ses{{transport, creds, clock, sleeper, jitter, quota, retry},
-                         {server.url(), "us-east-1", "ses"}};
+    aws::SesV2Client ses{{transport, creds, clock, sleeper, jitter, quota, retry}, {server.url(), "us-east-1", "ses"}};
     std::unique_ptr<store::SqliteStore> db = std::move(*store::SqliteStore::open({":memory:", 1000, 1}));
 
     void local(const std::string& a, core::SuppressionReason reason, std::optional<util::UnixMillis> expires = {}) {
@@ -90,11 +89,12 @@ struct Fixture {
 
 TEST(SuppressionSync, ReconcilesBothWaysAcrossPages) {
     Fixture f;
-    f.fake.entries = {{"ses-bounce@example.com", "BOUNCE"}, {"ses-complaint@example.com", "COMPLAINT"},
+    f.fake.entries = {{"ses-bounce@example.com", "BOUNCE"},
+                      {"ses-complaint@example.com", "COMPLAINT"},
                       {"both@example.com", "BOUNCE"}};
     f.local("both@example.com", core::SuppressionReason::bounce);
     f.local("ours@example.com", core::SuppressionReason::complaint);
-    f.local("manual@example.com", core::SuppressionReason::manual);                     // stays local
+    f.local("manual@example.com", core::SuppressionReason::manual);                           // stays local
     f.local("soft@example.com", core::SuppressionReason::soft_bounce_policy, 1800000000000);  // stays local
 
     auto dry = sync_suppressions(*f.db, f.ses, f.clock, {false, true});

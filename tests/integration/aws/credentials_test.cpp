@@ -1,14 +1,16 @@
 // Credential providers: environment, shared files, container and IMDSv2 (against a loopback
 // metadata server written for the test, with token expiry driven by the test's clock).
+#include "mailtrack/aws/credentials.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 
-#include "loopback_http_server.hpp"
-#include "mailtrack/aws/credentials.hpp"
 #include "mailtrack/aws/curl_transport.hpp"
+
+#include "loopback_http_server.hpp"
 
 namespace mailtrack::aws {
 namespace {
@@ -31,8 +33,10 @@ struct TempDir {
 };
 
 TEST(Credentials, EnvironmentWithSessionToken) {
-    EnvironmentProvider p({{"AWS_ACCESS_KEY_ID", "AKIAENV"}, {"AWS_SECRET_ACCESS_KEY", "secretenv"},
-                           {"AWS_SESSION_TOKEN", "tok"}, {"AWS_CREDENTIAL_EXPIRATION", "2030-01-01T00:00:00Z"}});
+    EnvironmentProvider p({{"AWS_ACCESS_KEY_ID", "AKIAENV"},
+                           {"AWS_SECRET_ACCESS_KEY", "secretenv"},
+                           {"AWS_SESSION_TOKEN", "tok"},
+                           {"AWS_CREDENTIAL_EXPIRATION", "2030-01-01T00:00:00Z"}});
     auto c = p.credentials();
     ASSERT_TRUE(c);
     EXPECT_EQ(c->access_key_id, "AKIAENV");
@@ -46,11 +50,13 @@ TEST(Credentials, EnvironmentWithSessionToken) {
 
 TEST(Credentials, SharedFilesWithProfiles) {
     TempDir d;
-    const auto creds = d.write("credentials", "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = s1\n"
-                                              "# comment\n[work]\naws_access_key_id=AKIAWORK\naws_secret_access_key=s2\n"
-                                              "aws_session_token = t2\n");
-    const auto config = d.write("config", "[default]\nregion = eu-west-1\n[profile cfgonly]\nregion = ap-south-1\n"
-                                          "aws_access_key_id = AKIACFG\naws_secret_access_key = s3\n");
+    const auto creds = d.write("credentials",
+                               "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = s1\n"
+                               "# comment\n[work]\naws_access_key_id=AKIAWORK\naws_secret_access_key=s2\n"
+                               "aws_session_token = t2\n");
+    const auto config = d.write("config",
+                                "[default]\nregion = eu-west-1\n[profile cfgonly]\nregion = ap-south-1\n"
+                                "aws_access_key_id = AKIACFG\naws_secret_access_key = s3\n");
     Environment env{{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", config}};
     EXPECT_EQ(ProfileProvider(env).credentials()->access_key_id, "AKIADEF");
     env["AWS_PROFILE"] = "work";
@@ -69,11 +75,14 @@ TEST(Credentials, SharedFilesWithProfiles) {
 
 TEST(Credentials, ChainOrderAndNoSecretsInErrors) {
     TempDir d;
-    const auto creds = d.write("credentials", "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = filesecret\n");
+    const auto creds =
+        d.write("credentials", "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = filesecret\n");
     util::ManualClock clock(1700000000000);
     CurlTransport t;
-    Environment env{{"AWS_SHARED_CREDENTIALS_FILE", creds}, {"AWS_CONFIG_FILE", d.path.string() + "/none"},
-                    {"AWS_EC2_METADATA_DISABLED", "true"}, {"AWS_ACCESS_KEY_ID", "AKIAENV"},
+    Environment env{{"AWS_SHARED_CREDENTIALS_FILE", creds},
+                    {"AWS_CONFIG_FILE", d.path.string() + "/none"},
+                    {"AWS_EC2_METADATA_DISABLED", "true"},
+                    {"AWS_ACCESS_KEY_ID", "AKIAENV"},
                     {"AWS_SECRET_ACCESS_KEY", "envsecret"}};
     EXPECT_EQ(default_credentials_chain(env, t, clock)->credentials()->access_key_id, "AKIAENV");
     env.erase("AWS_ACCESS_KEY_ID");
@@ -89,7 +98,10 @@ TEST(Credentials, ChainOrderAndNoSecretsInErrors) {
 TEST(Credentials, ContainerEndpointWithAuthorizationTokenFile) {
     testing::LoopbackHttpServer server([](const TestRequest& r) -> TestResponse {
         if (r.target != "/creds" || r.header("Authorization") != "Bearer abc") return {401, {}, ""};
-        return {200, {}, R"({"AccessKeyId":"ASIACONT","SecretAccessKey":"cs","Token":"ct","Expiration":"2030-01-01T00:00:00Z"})"};
+        return {
+            200,
+            {},
+            R"({"AccessKeyId":"ASIACONT","SecretAccessKey":"cs","Token":"ct","Expiration":"2030-01-01T00:00:00Z"})"};
     });
     TempDir d;
     CurlTransport t;
@@ -100,7 +112,8 @@ TEST(Credentials, ContainerEndpointWithAuthorizationTokenFile) {
     ASSERT_TRUE(c) << c.error().describe();
     EXPECT_EQ(c->access_key_id, "ASIACONT");
     EXPECT_EQ(c->session_token, "ct");
-    auto refused = ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds"}}, t).credentials();
+    auto refused =
+        ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/creds"}}, t).credentials();
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().message.find("not allowed"), std::string::npos);
 }
@@ -139,9 +152,11 @@ struct FakeImds {
                 std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&s));
                 return std::string(buf);
             }();
-            return {200, {}, R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS)" +
-                                 std::to_string(credential_fetches.load()) +
-                                 R"(","SecretAccessKey":"is","Token":"it","Expiration":")" + exp + "\"}"};
+            return {200,
+                    {},
+                    R"({"Code":"Success","Type":"AWS-HMAC","AccessKeyId":"ASIAIMDS)" +
+                        std::to_string(credential_fetches.load()) +
+                        R"(","SecretAccessKey":"is","Token":"it","Expiration":")" + exp + "\"}"};
         }
         return {404, {}, ""};
     }

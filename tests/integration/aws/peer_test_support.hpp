@@ -10,9 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "fakes.hpp"
 #include "mailtrack/aws/client.hpp"
 #include "mailtrack/aws/curl_transport.hpp"
+
+#include "fakes.hpp"
 
 namespace mailtrack::testing {
 
@@ -28,7 +29,8 @@ inline std::string peer_url(const char* var) {
 
 struct PeerContext {
     util::ManualClock clock{1700000000000};  // signatures are not checked by the emulators
-    aws::CurlTransport transport{aws::TransportOptions{std::chrono::milliseconds(2000), std::chrono::milliseconds(15000), true}};
+    aws::CurlTransport transport{
+        aws::TransportOptions{std::chrono::milliseconds(2000), std::chrono::milliseconds(15000), true}};
     aws::StaticCredentialsProvider creds{aws::Credentials{"test", "test", "", std::nullopt, "test"}};
     RecordingSleeper sleeper;
     FixedJitter jitter{0.0};

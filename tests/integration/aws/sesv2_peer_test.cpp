@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mailtrack/aws/sesv2.hpp"
+
 #include "peer_test_support.hpp"
 
 namespace mailtrack::aws {
@@ -63,8 +64,9 @@ TEST_F(SesPeer, RawEmailIsDelivered) {
     SendEmailRequest r;
     r.from = "sender@example.com";
     r.destination.to = {"raw@example.com"};
-    r.content = RawEmail{"From: sender@example.com\r\nTo: raw@example.com\r\nSubject: raw subject\r\n"
-                         "Content-Type: text/plain; charset=utf-8\r\n\r\nraw body\r\n"};
+    r.content = RawEmail{
+        "From: sender@example.com\r\nTo: raw@example.com\r\nSubject: raw subject\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nraw body\r\n"};
     auto id = ses.send_email(r);
     ASSERT_TRUE(id) << id.error().describe();
     const json e = store_email(*id);
@@ -76,11 +78,14 @@ TEST_F(SesPeer, TemplateAndBulkSends) {
     const std::string tpl = testing::unique_name("tpl");
     // Templates are created through the emulator's own SES v2 API (we do not need CreateEmailTemplate).
     auto created = ctx.transport.send(HttpRequest{
-        "POST", url + "/v2/email/templates",
+        "POST",
+        url + "/v2/email/templates",
         {{"Content-Type", "application/json"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=test/20231114/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0"}},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 Credential=test/20231114/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0"}},
         json{{"TemplateName", tpl},
-             {"TemplateContent", {{"Subject", "Hi {{name}}"}, {"Text", "Hello {{name}}"}, {"Html", "<p>Hello {{name}}</p>"}}}}
+             {"TemplateContent",
+              {{"Subject", "Hi {{name}}"}, {"Text", "Hello {{name}}"}, {"Html", "<p>Hello {{name}}</p>"}}}}
             .dump(),
         {}});
     ASSERT_TRUE(created && created->status == 200) << (created ? created->body : created.error().describe());
@@ -97,7 +102,8 @@ TEST_F(SesPeer, TemplateAndBulkSends) {
     b.from = "sender@example.com";
     b.default_template = {tpl, R"({"name":"everyone"})"};
     b.default_tags = {{"kind", "bulk"}};
-    b.entries = {{{{"b1@example.com"}, {}, {}}, {{"n", "1"}}, R"({"name":"Bo"})"}, {{{"b2@example.com"}, {}, {}}, {}, ""}};
+    b.entries = {{{{"b1@example.com"}, {}, {}}, {{"n", "1"}}, R"({"name":"Bo"})"},
+                 {{{"b2@example.com"}, {}, {}}, {}, ""}};
     auto results = ses.send_bulk_email(b);
     ASSERT_TRUE(results) << results.error().describe();
     ASSERT_EQ(results->size(), 2u);

@@ -2,13 +2,13 @@
 // these run against the test's own loopback server: the requests must have the shape the
 // SES v2 model (botocore) gives them, and the canned responses follow the model.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
+
+#include "mailtrack/aws/curl_transport.hpp"
+#include "mailtrack/aws/sesv2.hpp"
 
 #include "fakes.hpp"
 #include "loopback_http_server.hpp"
-#include "mailtrack/aws/curl_transport.hpp"
-#include "mailtrack/aws/sesv2.hpp"
 
 namespace mailtrack::aws {
 namespace {
@@ -32,18 +32,29 @@ TEST(SesV2Suppression, PutGetDeleteAndPaginatedList) {
     testing::LoopbackHttpServer server([](const TestRequest& r) -> TestResponse {
         if (r.method == "PUT" && r.target == "/v2/email/suppression/addresses") return {200, {}, "{}"};
         if (r.method == "GET" && r.target == "/v2/email/suppression/addresses/a%2Bb%40example.com") {
-            return {200, {}, R"({"SuppressedDestination":{"EmailAddress":"a+b@example.com","Reason":"BOUNCE",)"
-                             R"("LastUpdateTime":1700000000.5,"Attributes":{"MessageId":"m-1","FeedbackId":"f-1"}}})"};
+            return {200,
+                    {},
+                    R"({"SuppressedDestination":{"EmailAddress":"a+b@example.com","Reason":"BOUNCE",)"
+                    R"("LastUpdateTime":1700000000.5,"Attributes":{"MessageId":"m-1","FeedbackId":"f-1"}}})"};
         }
         if (r.method == "GET" && r.target == "/v2/email/suppression/addresses/missing%40example.com") {
-            return {404, {{"x-amzn-ErrorType", "NotFoundException"}, {"x-amzn-RequestId", "rq"}}, R"({"message":"not found"})"};
+            return {404,
+                    {{"x-amzn-ErrorType", "NotFoundException"}, {"x-amzn-RequestId", "rq"}},
+                    R"({"message":"not found"})"};
         }
-        if (r.method == "DELETE" && r.target == "/v2/email/suppression/addresses/a%2Bb%40example.com") return {200, {}, "{}"};
+        if (r.method == "DELETE" && r.target == "/v2/email/suppression/addresses/a%2Bb%40example.com")
+            return {200, {}, "{}"};
         if (r.method == "GET" && r.target.rfind("/v2/email/suppression/addresses?", 0) == 0) {
             if (r.target.find("NextToken=page2") == std::string::npos) {
-                return {200, {}, R"({"SuppressedDestinationSummaries":[{"EmailAddress":"x@example.com","Reason":"BOUNCE","LastUpdateTime":1.0}],"NextToken":"page2"})"};
+                return {
+                    200,
+                    {},
+                    R"({"SuppressedDestinationSummaries":[{"EmailAddress":"x@example.com","Reason":"BOUNCE","LastUpdateTime":1.0}],"NextToken":"page2"})"};
             }
-            return {200, {}, R"({"SuppressedDestinationSummaries":[{"EmailAddress":"y@example.com","Reason":"COMPLAINT","LastUpdateTime":2.0}]})"};
+            return {
+                200,
+                {},
+                R"({"SuppressedDestinationSummaries":[{"EmailAddress":"y@example.com","Reason":"COMPLAINT","LastUpdateTime":2.0}]})"};
         }
         return {400, {{"x-amzn-ErrorType", "BadRequestException"}}, R"({"message":"unexpected request"})"};
     });
@@ -51,7 +62,8 @@ TEST(SesV2Suppression, PutGetDeleteAndPaginatedList) {
     SesV2Client ses(f.context(), ServiceEndpoint{server.url(), "us-east-1", "ses"});
 
     ASSERT_TRUE(ses.put_suppressed_destination("a+b@example.com", "BOUNCE"));
-    EXPECT_EQ(json::parse(server.requests().back().body), json({{"EmailAddress", "a+b@example.com"}, {"Reason", "BOUNCE"}}));
+    EXPECT_EQ(json::parse(server.requests().back().body),
+              json({{"EmailAddress", "a+b@example.com"}, {"Reason", "BOUNCE"}}));
     EXPECT_EQ(server.requests().back().header("Content-Type"), "application/json");
     EXPECT_NE(server.requests().back().header("Authorization").find("/us-east-1/ses/aws4_request"), std::string::npos);
 
@@ -78,8 +90,9 @@ TEST(SesV2Suppression, PutGetDeleteAndPaginatedList) {
     ASSERT_EQ(all->size(), 2u);
     EXPECT_EQ((*all)[1].email_address, "y@example.com");
     const auto reqs = server.requests();
-    EXPECT_EQ(reqs[reqs.size() - 2].target,
-              "/v2/email/suppression/addresses?Reason=BOUNCE&Reason=COMPLAINT&StartDate=2023-11-14T22%3A13%3A20Z&PageSize=1");
+    EXPECT_EQ(
+        reqs[reqs.size() - 2].target,
+        "/v2/email/suppression/addresses?Reason=BOUNCE&Reason=COMPLAINT&StartDate=2023-11-14T22%3A13%3A20Z&PageSize=1");
 }
 
 }  // namespace

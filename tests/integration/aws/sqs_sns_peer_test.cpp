@@ -4,6 +4,7 @@
 
 #include "mailtrack/aws/sns.hpp"
 #include "mailtrack/aws/sqs.hpp"
+
 #include "peer_test_support.hpp"
 
 namespace mailtrack::aws {
@@ -49,11 +50,13 @@ TEST_P(SqsSnsPeer, QueueLifecycleSendReceiveVisibilityDelete) {
     EXPECT_EQ((*attrs)["MessageRetentionPeriod"], "3600");
     EXPECT_FALSE((*attrs)["QueueArn"].empty());
 
-    SendMessageRequest one{*q, "h\xc3\xa9llo {\"k\":1}", std::nullopt, {{"kind", {"String", "bounce", ""}}, {"n", {"Number", "3", ""}}}};
+    SendMessageRequest one{
+        *q, "h\xc3\xa9llo {\"k\":1}", std::nullopt, {{"kind", {"String", "bounce", ""}}, {"n", {"Number", "3", ""}}}};
     auto sent = c.send_message(one);
     ASSERT_TRUE(sent) << sent.error().describe();
     EXPECT_EQ(sent->md5_of_body.size(), 32u);
-    auto batch = c.send_message_batch(*q, {{"a", "first", std::nullopt, {}, "", ""}, {"b", "second", std::nullopt, {}, "", ""}});
+    auto batch =
+        c.send_message_batch(*q, {{"a", "first", std::nullopt, {}, "", ""}, {"b", "second", std::nullopt, {}, "", ""}});
     ASSERT_TRUE(batch) << batch.error().describe();
     EXPECT_EQ(batch->successful.size(), 2u);
     EXPECT_TRUE(batch->failed.empty());
@@ -74,7 +77,8 @@ TEST_P(SqsSnsPeer, QueueLifecycleSendReceiveVisibilityDelete) {
 
     // Make one visible again at once, extend the others as a batch.
     ASSERT_TRUE(c.change_message_visibility(*q, msgs[0].receipt_handle, 0));
-    auto vis = c.change_message_visibility_batch(*q, {{"x", msgs[1].receipt_handle, 120}, {"y", msgs[2].receipt_handle, 120}});
+    auto vis =
+        c.change_message_visibility_batch(*q, {{"x", msgs[1].receipt_handle, 120}, {"y", msgs[2].receipt_handle, 120}});
     ASSERT_TRUE(vis) << vis.error().describe();
     EXPECT_EQ(vis->successful.size(), 2u);
     auto back = receive(c, *q, 1);
@@ -82,8 +86,8 @@ TEST_P(SqsSnsPeer, QueueLifecycleSendReceiveVisibilityDelete) {
     EXPECT_EQ(back[0].message_id, msgs[0].message_id);
     EXPECT_EQ(back[0].receive_count(), 2);
 
-    auto del = c.delete_message_batch(*q, {{"0", back[0].receipt_handle}, {"1", msgs[1].receipt_handle},
-                                           {"2", msgs[2].receipt_handle}});
+    auto del = c.delete_message_batch(
+        *q, {{"0", back[0].receipt_handle}, {"1", msgs[1].receipt_handle}, {"2", msgs[2].receipt_handle}});
     ASSERT_TRUE(del) << del.error().describe();
     EXPECT_EQ(del->successful.size() + del->failed.size(), 3u);
     EXPECT_EQ(del->successful.size(), 3u);
@@ -128,14 +132,15 @@ TEST_P(SqsSnsPeer, InteropWithTheAwsCli) {
     // Ours -> CLI.
     ASSERT_TRUE(c.send_message({*q, "from mailtrack \xe2\x9c\x93"}));
     int status = 0;
-    const std::string out = testing::run(aws + "receive-message --wait-time-seconds 1 --queue-url " +
-                                             testing::shell_quote(*q), &status);
+    const std::string out =
+        testing::run(aws + "receive-message --wait-time-seconds 1 --queue-url " + testing::shell_quote(*q), &status);
     ASSERT_EQ(status, 0) << out;
     const auto j = json::parse(out);
     ASSERT_EQ(j.at("Messages").size(), 1u);
     EXPECT_EQ(j["Messages"][0]["Body"], "from mailtrack \xe2\x9c\x93");
     // CLI -> ours.
-    testing::run(aws + "send-message --queue-url " + testing::shell_quote(*q) + " --message-body 'from the cli'", &status);
+    testing::run(aws + "send-message --queue-url " + testing::shell_quote(*q) + " --message-body 'from the cli'",
+                 &status);
     ASSERT_EQ(status, 0);
     bool seen = false;
     for (const auto& m : receive(c, *q, 2, 0)) seen = seen || m.body == "from the cli";
@@ -205,7 +210,8 @@ TEST_P(SqsSnsPeer, MissingTopicIsATypedError) {
 
 INSTANTIATE_TEST_SUITE_P(Peers, SqsSnsPeer, ::testing::Values("MAILTRACK_TEST_FAUXQS_URL", "MAILTRACK_TEST_MOTO_URL"),
                          [](const auto& param_info) {
-                             return std::string(param_info.param).find("FAUXQS") != std::string::npos ? "fauxqs" : "moto";
+                             return std::string(param_info.param).find("FAUXQS") != std::string::npos ? "fauxqs"
+                                                                                                      : "moto";
                          });
 
 }  // namespace

@@ -4,10 +4,11 @@
 #include <atomic>
 #include <thread>
 
-#include "fakes.hpp"
-#include "loopback_http_server.hpp"
 #include "mailtrack/aws/client.hpp"
 #include "mailtrack/aws/curl_transport.hpp"
+
+#include "fakes.hpp"
+#include "loopback_http_server.hpp"
 
 namespace mailtrack::aws {
 namespace {
@@ -17,9 +18,12 @@ using testing::LoopbackHttpServer;
 using testing::TestRequest;
 using testing::TestResponse;
 
-TestResponse ok() { return {200, {{"Content-Type", "application/x-amz-json-1.0"}}, "{}"}; }
+TestResponse ok() {
+    return {200, {{"Content-Type", "application/x-amz-json-1.0"}}, "{}"};
+}
 TestResponse sqs_error(int status, std::string type, std::string query_code = {}) {
-    TestResponse r{status, {{"x-amzn-RequestId", "req-" + std::to_string(status)}},
+    TestResponse r{status,
+                   {{"x-amzn-RequestId", "req-" + std::to_string(status)}},
                    R"({"__type":"com.amazonaws.sqs#)" + type + R"(","message":"m"})"};
     if (!query_code.empty()) r.headers.emplace_back("x-amzn-query-error", query_code + ";Sender");
     return r;
@@ -75,10 +79,11 @@ TEST(Faults, ServerErrorsThenSuccessAreRetriedWithFullJitterBackoff) {
 
 TEST(Faults, ThrottlingIsRetriedUntilMaxAttemptsThenReportedTyped) {
     LoopbackHttpServer server([&](const TestRequest&) {
-        return TestResponse{429,
-                            {{"x-amzn-RequestId", "rid-429"}},
-                            R"(<ErrorResponse><Error><Type>Sender</Type><Code>Throttled</Code>)"
-                            R"(<Message>Rate exceeded</Message></Error><RequestId>rid-xml</RequestId></ErrorResponse>)"};
+        return TestResponse{
+            429,
+            {{"x-amzn-RequestId", "rid-429"}},
+            R"(<ErrorResponse><Error><Type>Sender</Type><Code>Throttled</Code>)"
+            R"(<Message>Rate exceeded</Message></Error><RequestId>rid-xml</RequestId></ErrorResponse>)"};
     });
     RetryOptions o;
     o.max_attempts = 4;
@@ -94,12 +99,14 @@ TEST(Faults, ThrottlingIsRetriedUntilMaxAttemptsThenReportedTyped) {
     EXPECT_EQ(r.error().message, "Rate exceeded");
     EXPECT_EQ(r.error().request_id, "rid-xml");
     EXPECT_EQ(server.requests().size(), 4u);
-    EXPECT_EQ(h.sleeper.sleeps(), (std::vector<milliseconds>{milliseconds(500), milliseconds(1000), milliseconds(2000)}));
+    EXPECT_EQ(h.sleeper.sleeps(),
+              (std::vector<milliseconds>{milliseconds(500), milliseconds(1000), milliseconds(2000)}));
 }
 
 TEST(Faults, ValidationErrorIsNotRetried) {
-    LoopbackHttpServer server(
-        [&](const TestRequest&) { return sqs_error(400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"); });
+    LoopbackHttpServer server([&](const TestRequest&) {
+        return sqs_error(400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue");
+    });
     Harness h;
     auto c = h.client(server.url());
     auto r = c.send(call());
@@ -179,7 +186,10 @@ TEST(Faults, ACancelledRequestEndsAsSoonAsItsFlagIsSet) {
 
 TEST(Faults, ConnectionRefusedIsAConnectionError) {
     int port = 0;
-    { LoopbackHttpServer gone([](const TestRequest&) { return ok(); }); port = gone.port(); }
+    {
+        LoopbackHttpServer gone([](const TestRequest&) { return ok(); });
+        port = gone.port();
+    }
     RetryOptions o;
     o.max_attempts = 2;
     Harness h(o);
@@ -225,9 +235,8 @@ TEST(Faults, NonIdempotentCallIsNotRetriedWhenTheOutcomeIsUnknown) {
 
 TEST(Faults, NonIdempotentCallIsRetriedWhenTheServiceSurelyDidNotAct) {
     std::atomic<int> n{0};
-    LoopbackHttpServer server([&](const TestRequest&) {
-        return n++ == 0 ? sqs_error(400, "ThrottlingException") : ok();
-    });
+    LoopbackHttpServer server(
+        [&](const TestRequest&) { return n++ == 0 ? sqs_error(400, "ThrottlingException") : ok(); });
     Harness h;
     auto c = h.client(server.url());
     Call once = call();
@@ -237,7 +246,10 @@ TEST(Faults, NonIdempotentCallIsRetriedWhenTheServiceSurelyDidNotAct) {
     EXPECT_EQ(server.requests().size(), 2u);
 
     int port = 0;
-    { LoopbackHttpServer gone([](const TestRequest&) { return ok(); }); port = gone.port(); }
+    {
+        LoopbackHttpServer gone([](const TestRequest&) { return ok(); });
+        port = gone.port();
+    }
     RetryOptions o;
     o.max_attempts = 2;
     Harness refused_h(o);

@@ -10,12 +10,13 @@
 #include <cstdlib>
 #include <thread>
 
-#include "event_factory.hpp"
 #include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/redis/client.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
 #include "store_test_support.hpp"
 
 namespace mailtrack {
@@ -229,7 +230,7 @@ TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
     const auto t0 = Clock::now();
     for (int i = 0; i < 5; ++i) a.acquire();
     EXPECT_LT(Clock::now() - t0, 450ms);  // a burst of 5 at once
-    a.acquire();                           // the 6th waits for the rate: 0.5 s after the first
+    a.acquire();                          // the 6th waits for the rate: 0.5 s after the first
     EXPECT_GE(Clock::now() - t0, 450ms);
 }
 
@@ -275,8 +276,7 @@ app::RedisSettings settings(redis::Endpoint e = test_endpoint()) {
 std::unique_ptr<app::RedisSharedStore> shared_store(worker::MetricsRegistry* metrics = nullptr,
                                                     app::RedisSettings s = settings()) {
     auto client = std::make_unique<redis::Client>(s.client, g_clock);
-    return std::make_unique<app::RedisSharedStore>(store::test::memory_store(), std::move(client), s, g_clock,
-                                                   metrics);
+    return std::make_unique<app::RedisSharedStore>(store::test::memory_store(), std::move(client), s, g_clock, metrics);
 }
 
 TEST_F(RedisPeer, StatusLookupIsServedFromCacheAndAnEventInvalidatesIt) {

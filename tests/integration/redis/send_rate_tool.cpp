@@ -5,12 +5,12 @@
 //    "shared": whether Redis paced it (else the in-process fallback)}
 // and a final {"done": true, "shared": N, "fallback": N, "redis_failures": N}.
 //   send_rate_tool SECONDS TO_PREFIX [key=value...]   (settings as for --set)
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,7 +27,8 @@ namespace {
 // Notes when the limiter under test lets a send go.
 class GrantClock final : public mailtrack::sender::RateLimiter {
 public:
-    GrantClock(mailtrack::sender::RateLimiter& inner, const mailtrack::util::Clock& clock) : m_inner(inner), m_clock(clock) {}
+    GrantClock(mailtrack::sender::RateLimiter& inner, const mailtrack::util::Clock& clock)
+        : m_inner(inner), m_clock(clock) {}
     void acquire() override {
         m_inner.acquire();
         granted = m_clock.now_millis();
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::string, std::string>> env;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string kv = *e;
-        if (const auto eq = kv.find('='); eq != std::string::npos) env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+        if (const auto eq = kv.find('='); eq != std::string::npos)
+            env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
     auto c = config::Config::load(std::nullopt, env, overrides);
     if (!c) {

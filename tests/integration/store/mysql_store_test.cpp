@@ -2,6 +2,8 @@
 // once (precedence kept in SQL, deadlocks retried), and the server going away mid-run.
 // Runs under tests/support/peers.py --mariadb.
 
+#include "mailtrack/store/mysql_store.hpp"
+
 #include <gtest/gtest.h>
 #include <mysql.h>
 #include <signal.h>
@@ -17,9 +19,9 @@
 #include <set>
 #include <thread>
 
-#include "event_factory.hpp"
-#include "mailtrack/store/mysql_store.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
 #include "nlohmann/json.hpp"
 #include "store_test_support.hpp"
 
@@ -75,7 +77,8 @@ private:
     std::string m_connect_error;
 };
 
-std::vector<std::string> contended_events(std::size_t count, std::uint32_t seed, std::vector<std::string>& message_ids) {
+std::vector<std::string> contended_events(std::size_t count, std::uint32_t seed,
+                                          std::vector<std::string>& message_ids) {
     std::mt19937 rng(seed);
     message_ids.clear();
     for (int i = 0; i < 6; ++i) message_ids.push_back("msg-" + std::to_string(i));
@@ -268,8 +271,7 @@ TEST(MysqlStore, SaysWhenTheServerDoesNotMakeEachCommitDurable) {
         const char* expected;  // part of the warning, or nullptr for none
     };
     for (const Case& c : {Case{"2", "1", "innodb_flush_log_at_trx_commit is 2, not 1"},
-                          Case{"1", "0", "sync_binlog is 0, not 1, with the binary log on"},
-                          Case{"1", "1", nullptr}}) {
+                          Case{"1", "0", "sync_binlog is 0, not 1, with the binary log on"}, Case{"1", "1", nullptr}}) {
         SCOPED_TRACE(std::string("flush ") + c.flush + ", sync_binlog " + c.sync_binlog);
         ASSERT_EQ(admin.query(std::string("SET GLOBAL innodb_flush_log_at_trx_commit = ") + c.flush), "");
         ASSERT_EQ(admin.query(std::string("SET GLOBAL sync_binlog = ") + c.sync_binlog), "");
@@ -319,7 +321,8 @@ TEST(MysqlStore, ADeadlockVictimTransactionIsRetriedNotSurfaced) {
         hex += k_digits[b & 15];
     }
     EXPECT_EQ(q("INSERT INTO events (message_id, event_id, type, type_name, occurred_at, archive_id, archive_offset, "
-                "archive_length) VALUES ('msg-deadlock', X'" + hex + "', 4, 'Delivery', 0, 0, 0, 0)"),
+                "archive_length) VALUES ('msg-deadlock', X'" +
+                hex + "', 4, 'Delivery', 0, 0, 0, 0)"),
               "");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ASSERT_EQ(q("ROLLBACK"), "");

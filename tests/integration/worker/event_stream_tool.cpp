@@ -1,8 +1,9 @@
 // Prints testing::realistic_stream(emails, seed, wrapped) as a JSON array of documents, for
 // the process-level worker tests and bench/worker_bench.py.
+#include <nlohmann/json.hpp>
+
 #include <cstdlib>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "event_factory.hpp"

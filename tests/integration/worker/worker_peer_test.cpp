@@ -7,13 +7,14 @@
 #include <set>
 #include <thread>
 
-#include "event_factory.hpp"
 #include "mailtrack/app/dead_letters.hpp"
 #include "mailtrack/app/pipeline_setup.hpp"
 #include "mailtrack/app/sqs_queue_client.hpp"
 #include "mailtrack/aws/sns.hpp"
 #include "mailtrack/aws/sqs.hpp"
 #include "mailtrack/worker/worker.hpp"
+
+#include "event_factory.hpp"
 #include "peer_test_support.hpp"
 #include "store/store_test_support.hpp"
 
@@ -199,7 +200,8 @@ TEST_P(WorkerPeer, MessageReceivedTwiceAfterVisibilityExpiryIsAppliedOnce) {
 INSTANTIATE_TEST_SUITE_P(Emulators, WorkerPeer,
                          ::testing::Values("MAILTRACK_TEST_FAUXQS_URL", "MAILTRACK_TEST_MOTO_URL"),
                          [](const auto& param_info) {
-                             return std::string(param_info.param).find("FAUXQS") != std::string::npos ? "fauxqs" : "moto";
+                             return std::string(param_info.param).find("FAUXQS") != std::string::npos ? "fauxqs"
+                                                                                                      : "moto";
                          });
 
 // Poison interleaved with good events: the good ones are applied, the poison ones end in the
@@ -209,7 +211,8 @@ TEST(WorkerFauxqs, PoisonGoesToTheDeadLetterQueueWithItsReasonAndCanBeRedriven) 
     Stack stack{testing::peer_url("MAILTRACK_TEST_FAUXQS_URL")};
     const auto p = stack.pipeline(false, 2);
     const auto good = testing::realistic_stream(10, 5, true);
-    const std::vector<std::string> poison = {"not json at all", R"({"Type":"Notification","Message":"{\"eventType\":"})",
+    const std::vector<std::string> poison = {"not json at all",
+                                             R"({"Type":"Notification","Message":"{\"eventType\":"})",
                                              R"({"eventType":"Bounce","mail":{}})", R"([1,2,3])"};
     std::size_t pi = 0;
     for (std::size_t i = 0; i < good.size(); ++i) {

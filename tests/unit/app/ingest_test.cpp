@@ -2,8 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "event_factory.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+
+#include "event_factory.hpp"
 
 namespace mailtrack::app {
 namespace {

@@ -1,6 +1,6 @@
-#include "mailtrack/app/sending.hpp"
-
 #include <gtest/gtest.h>
+
+#include "mailtrack/app/sending.hpp"
 
 namespace mailtrack::app {
 namespace {

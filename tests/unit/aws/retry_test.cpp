@@ -1,7 +1,8 @@
+#include "mailtrack/aws/retry.hpp"
+
 #include <gtest/gtest.h>
 
 #include "mailtrack/aws/client.hpp"
-#include "mailtrack/aws/retry.hpp"
 
 namespace mailtrack::aws {
 namespace {
@@ -31,7 +32,7 @@ TEST(Retry, ClassifiesServiceSpecificThrottling) {
     EXPECT_EQ(classify(429, "Throttled"), ErrorKind::throttled);                 // SNS
     EXPECT_EQ(classify(429, "TooManyRequestsException"), ErrorKind::throttled);  // SES v2
     EXPECT_EQ(classify(400, "ThrottlingException"), ErrorKind::throttled);
-    EXPECT_EQ(classify(403, "OverLimit"), ErrorKind::throttled);                 // SQS in-flight limit
+    EXPECT_EQ(classify(403, "OverLimit"), ErrorKind::throttled);  // SQS in-flight limit
     EXPECT_EQ(classify(400, "LimitExceededException"), ErrorKind::throttled);
     EXPECT_EQ(classify(503, ""), ErrorKind::server);
     EXPECT_EQ(classify(400, "RequestTimeout"), ErrorKind::server);
@@ -50,7 +51,7 @@ TEST(Retry, QuotaChargesRetriesAndRefundsSuccesses) {
     EXPECT_EQ(q.available(), 7);
     EXPECT_FALSE(q.acquire(Error{ErrorKind::timeout}).has_value());  // timeouts cost 10
     EXPECT_EQ(q.acquire(Error{ErrorKind::throttled}), 5);
-    EXPECT_FALSE(q.acquire(Error{ErrorKind::server}).has_value());   // 2 left: exhausted
+    EXPECT_FALSE(q.acquire(Error{ErrorKind::server}).has_value());  // 2 left: exhausted
     q.release(5);
     EXPECT_EQ(q.available(), 7);
     q.on_success_without_retry();
@@ -60,10 +61,10 @@ TEST(Retry, QuotaChargesRetriesAndRefundsSuccesses) {
 }
 
 TEST(ErrorParsing, SqsJsonPrefersLegacyQueryCode) {
-    HttpResponse r{400,
-                   {{"x-amzn-RequestId", "66916324"},
-                    {"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}},
-                   R"({"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "The specified queue does not exist."})"};
+    HttpResponse r{
+        400,
+        {{"x-amzn-RequestId", "66916324"}, {"x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender"}},
+        R"({"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "The specified queue does not exist."})"};
     const auto d = parse_json_error(r);
     EXPECT_EQ(d.code, "AWS.SimpleQueueService.NonExistentQueue");
     EXPECT_EQ(d.message, "The specified queue does not exist.");
@@ -73,7 +74,8 @@ TEST(ErrorParsing, SqsJsonPrefersLegacyQueryCode) {
 }
 
 TEST(ErrorParsing, RestJsonUsesErrorTypeHeader) {
-    HttpResponse r{429, {{"x-amzn-ErrorType", "TooManyRequestsException:http://internal"}, {"x-amzn-RequestId", "r1"}},
+    HttpResponse r{429,
+                   {{"x-amzn-ErrorType", "TooManyRequestsException:http://internal"}, {"x-amzn-RequestId", "r1"}},
                    R"({"message":"Maximum sending rate exceeded."})"};
     const auto d = parse_rest_json_error(r);
     EXPECT_EQ(d.code, "TooManyRequestsException");

@@ -1,9 +1,9 @@
 // Our SES v2 SendEmail bodies must equal what botocore serializes for the same input.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "mailtrack/aws/sesv2.hpp"
 
@@ -34,24 +34,35 @@ TEST(SesV2Body, SimpleWithTagsConfigurationSetAndListManagementMatchesBotocore) 
     r.from = "Sender Name <sender@example.com>";
     r.destination = {{"a@example.com"}, {"c@example.com"}, {"b@example.com"}};
     r.reply_to = {"reply@example.com"};
-    r.content = SimpleEmail{"H\xc3\xa9llo \xe2\x9c\x93", "plain", "<p>html</p>", "UTF-8",
-                            {{"X-Campaign", "w1"}}, {{"a.txt", "bytes\x01\x02", "text/plain", "ATTACHMENT", "cid1"}}};
+    r.content = SimpleEmail{"H\xc3\xa9llo \xe2\x9c\x93",
+                            "plain",
+                            "<p>html</p>",
+                            "UTF-8",
+                            {{"X-Campaign", "w1"}},
+                            {{"a.txt", "bytes\x01\x02", "text/plain", "ATTACHMENT", "cid1"}}};
     r.configuration_set = "ConfigSet";
     r.tags = {{"campaign", "welcome"}, {"tenant", "t-1"}};
     r.list_contact_list = "newsletter";
     r.list_topic = "weekly";
     const json params = {
         {"FromEmailAddress", r.from},
-        {"Destination", {{"ToAddresses", {"a@example.com"}}, {"CcAddresses", {"c@example.com"}}, {"BccAddresses", {"b@example.com"}}}},
+        {"Destination",
+         {{"ToAddresses", {"a@example.com"}}, {"CcAddresses", {"c@example.com"}}, {"BccAddresses", {"b@example.com"}}}},
         {"ReplyToAddresses", {"reply@example.com"}},
         {"Content",
          {{"Simple",
            {{"Subject", {{"Data", "H\xc3\xa9llo \xe2\x9c\x93"}, {"Charset", "UTF-8"}}},
-            {"Body", {{"Text", {{"Data", "plain"}, {"Charset", "UTF-8"}}}, {"Html", {{"Data", "<p>html</p>"}, {"Charset", "UTF-8"}}}}},
+            {"Body",
+             {{"Text", {{"Data", "plain"}, {"Charset", "UTF-8"}}},
+              {"Html", {{"Data", "<p>html</p>"}, {"Charset", "UTF-8"}}}}},
             {"Headers", {{{"Name", "X-Campaign"}, {"Value", "w1"}}}},
             // botocore takes blob bytes and base64-encodes them; JSON carries them as latin-1 text here
-            {"Attachments", {{{"FileName", "a.txt"}, {"RawContent", "__BYTES__"}, {"ContentType", "text/plain"},
-                              {"ContentDisposition", "ATTACHMENT"}, {"ContentId", "cid1"}}}}}}}},
+            {"Attachments",
+             {{{"FileName", "a.txt"},
+               {"RawContent", "__BYTES__"},
+               {"ContentType", "text/plain"},
+               {"ContentDisposition", "ATTACHMENT"},
+               {"ContentId", "cid1"}}}}}}}},
         {"EmailTags", {{{"Name", "campaign"}, {"Value", "welcome"}}, {{"Name", "tenant"}, {"Value", "t-1"}}}},
         {"ConfigurationSetName", "ConfigSet"},
         {"ListManagementOptions", {{"ContactListName", "newsletter"}, {"TopicName", "weekly"}}}};
@@ -77,11 +88,12 @@ TEST(SesV2Body, RawAndTemplateMatchBotocore) {
     t.content = TemplateEmail{"welcome", R"({"name":"Ann"})"};
     t.configuration_set = "cs";
     t.feedback_forwarding_address = "bounces@example.com";
-    expected = botocore_body({{"FromEmailAddress", "sender@example.com"},
-                              {"Destination", {{"BccAddresses", {"b@example.com"}}}},
-                              {"Content", {{"Template", {{"TemplateName", "welcome"}, {"TemplateData", R"({"name":"Ann"})"}}}}},
-                              {"ConfigurationSetName", "cs"},
-                              {"FeedbackForwardingEmailAddress", "bounces@example.com"}});
+    expected = botocore_body(
+        {{"FromEmailAddress", "sender@example.com"},
+         {"Destination", {{"BccAddresses", {"b@example.com"}}}},
+         {"Content", {{"Template", {{"TemplateName", "welcome"}, {"TemplateData", R"({"name":"Ann"})"}}}}},
+         {"ConfigurationSetName", "cs"},
+         {"FeedbackForwardingEmailAddress", "bounces@example.com"}});
     EXPECT_EQ(json::parse(send_email_body(t)), expected);
 }
 

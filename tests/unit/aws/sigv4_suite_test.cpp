@@ -75,7 +75,9 @@ std::vector<Case> cases() {
 const Credentials k_creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", std::nullopt, "test"};
 const SigningScope k_scope{"us-east-1", "service"};
 
-TEST(SigV4Suite, HasAllThirtyOneCases) { EXPECT_EQ(cases().size(), 31u); }
+TEST(SigV4Suite, HasAllThirtyOneCases) {
+    EXPECT_EQ(cases().size(), 31u);
+}
 
 TEST(SigV4Suite, EveryCaseReproducesCanonicalRequestStringToSignAndAuthorization) {
     for (const auto& c : cases()) {

@@ -1,7 +1,8 @@
 // Test helper for the botocore cross-check (sigv4_botocore_check.py): reads one JSON request
 // per line on stdin, signs it with mailtrack's signer and prints the Authorization header.
-#include <iostream>
 #include <nlohmann/json.hpp>
+
+#include <iostream>
 #include <string>
 
 #include "mailtrack/aws/sigv4.hpp"
@@ -15,7 +16,8 @@ int main() {
         r.method = j.at("method").get<std::string>();
         r.path = j.at("path").get<std::string>();
         r.query = j.at("query").get<std::string>();
-        for (const auto& h : j.at("headers")) r.headers.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>()});
+        for (const auto& h : j.at("headers"))
+            r.headers.push_back({h.at(0).get<std::string>(), h.at(1).get<std::string>()});
         const std::string body = j.at("body").get<std::string>();
         r.body = body;
         const Credentials c{j.at("access_key").get<std::string>(), j.at("secret_key").get<std::string>(),

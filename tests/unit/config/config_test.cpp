@@ -16,8 +16,9 @@ std::string write_file(const std::string& name, const std::string& text) {
 }
 
 TEST(Config, DefaultsFileEnvironmentFlagsInRisingOrder) {
-    const auto file = write_file("layers", "[store]\nsqlite_path = \"from-file.db\"\nsqlite_busy_timeout_ms = 42\n"
-                                           "[ingest]\nbatch_size = 7\n");
+    const auto file = write_file("layers",
+                                 "[store]\nsqlite_path = \"from-file.db\"\nsqlite_busy_timeout_ms = 42\n"
+                                 "[ingest]\nbatch_size = 7\n");
     auto c = Config::load(file, {{"MAILTRACK_STORE_SQLITE_PATH", "from-env.db"}, {"MAILTRACK_INGEST_BATCH_SIZE", "9"}},
                           {"ingest.batch_size=11"});
     ASSERT_TRUE(c) << c.error().describe();
@@ -58,7 +59,9 @@ TEST(Config, ErrorsNameWhatIsWrong) {
     for (const auto& f : {unknown, wrong, broken}) std::filesystem::remove(f);
 }
 
-TEST(Config, EnvironmentNames) { EXPECT_EQ(env_name("store.sqlite_path"), "MAILTRACK_STORE_SQLITE_PATH"); }
+TEST(Config, EnvironmentNames) {
+    EXPECT_EQ(env_name("store.sqlite_path"), "MAILTRACK_STORE_SQLITE_PATH");
+}
 
 TEST(Config, MaskHidesSecretsAndUrlPasswords) {
     EXPECT_EQ(mask("hunter2", true), "********");

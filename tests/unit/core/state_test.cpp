@@ -48,8 +48,9 @@ std::map<std::string, RecipientState> fold(const std::vector<SesEvent>& events) 
 }
 
 TEST(Status, PrecedenceOrderIsExactlyAsSpecified) {
-    const std::vector<std::string> expected = {"queued", "sent", "delivery_delayed", "soft_bounced", "delivered",
-                                               "rendering_failed", "rejected", "bounced", "complained"};
+    const std::vector<std::string> expected = {"queued",       "sent",      "delivery_delayed",
+                                               "soft_bounced", "delivered", "rendering_failed",
+                                               "rejected",     "bounced",   "complained"};
     for (int i = 0; i < k_status_count; ++i) {
         EXPECT_EQ(to_string(*status_from_precedence(i)), expected[static_cast<std::size_t>(i)]);
         EXPECT_EQ(parse_status(expected[static_cast<std::size_t>(i)]), status_from_precedence(i));
@@ -116,10 +117,11 @@ TEST(State, OpenOnlyReachesTheRecipientOfASingleRecipientMessage) {
 }
 
 TEST(State, SendRejectAndRenderingFailureApplyToEveryDestination) {
-    for (auto [type, detail, status] : {std::tuple{EventType::send, EventDetail{Send{}}, RecipientStatus::sent},
-                                        std::tuple{EventType::reject, EventDetail{Reject{"Bad content"}}, RecipientStatus::rejected},
-                                        std::tuple{EventType::rendering_failure, EventDetail{RenderingFailure{"T", "oops"}},
-                                                   RecipientStatus::rendering_failed}}) {
+    for (auto [type, detail, status] :
+         {std::tuple{EventType::send, EventDetail{Send{}}, RecipientStatus::sent},
+          std::tuple{EventType::reject, EventDetail{Reject{"Bad content"}}, RecipientStatus::rejected},
+          std::tuple{EventType::rendering_failure, EventDetail{RenderingFailure{"T", "oops"}},
+                     RecipientStatus::rendering_failed}}) {
         const auto fx = effects_of(make(type, 1000, {"a@x.io", "B@X.IO"}, detail, 1));
         ASSERT_EQ(fx.recipients.size(), 2u);
         EXPECT_EQ(fx.recipients[1].address, "B@x.io");

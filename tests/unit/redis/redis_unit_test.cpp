@@ -137,12 +137,12 @@ TEST(RedisSettings, NoUrlMeansNoRedis) {
 }
 
 TEST(RedisSettings, ReadsEverySetting) {
-    auto s = app::redis_settings(load({"redis.url=rediss://cache:6380/1", "redis.connect_timeout_ms=150",
-                                       "redis.command_timeout_ms=250", "redis.reconnect_interval_ms=700",
-                                       "redis.key_prefix=mt:", "redis.fallback_instances=4", "redis.send_burst=2",
-                                       "redis.cache_ttl_s=60", "redis.idempotency_ttl_s=3600",
-                                       "redis.tls_ca_file=/etc/ca.pem"}),
-                                 {});
+    auto s = app::redis_settings(
+        load({"redis.url=rediss://cache:6380/1", "redis.connect_timeout_ms=150", "redis.command_timeout_ms=250",
+              "redis.reconnect_interval_ms=700", "redis.key_prefix=mt:", "redis.fallback_instances=4",
+              "redis.send_burst=2", "redis.cache_ttl_s=60", "redis.idempotency_ttl_s=3600",
+              "redis.tls_ca_file=/etc/ca.pem"}),
+        {});
     ASSERT_TRUE(s.has_value()) << s.error().describe();
     ASSERT_TRUE(s->has_value());
     const app::RedisSettings& r = **s;

@@ -4,12 +4,12 @@
 #include "mailtrack/sender/sandbox_events.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <fstream>
 #include <map>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "mailtrack/core/state.hpp"
@@ -146,23 +146,28 @@ TEST_P(SandboxShape, MatchesTheRealSimulatorRecordFieldByField) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Simulator, SandboxShape,
-    ::testing::Values(
-        Observed{"delivery-notification-success-from-simulator.verbatim.json", "success@simulator.amazonses.com", "Delivery", "delivery"},
-        Observed{"bounce-notification-from-simulator.verbatim.json", "bounce@simulator.amazonses.com", "Bounce", "bounce"},
-        Observed{"delivery-notification-ooto-from-simulator.verbatim.json", "ooto@simulator.amazonses.com", "Delivery", "delivery"},
-        Observed{"ooto-bounce-notification-from-simulator.verbatim.json", "ooto@simulator.amazonses.com", "Bounce", "bounce"},
-        Observed{"delivery-notification-complaint-from-simulator.verbatim.json", "complaint@simulator.amazonses.com", "Delivery", "delivery"},
-        Observed{"complaint-notification-from-simulator.verbatim.json", "complaint@simulator.amazonses.com", "Complaint", "complaint"},
-        Observed{"suppressionlist-bounce-notification-from-simulator.verbatim.json", "suppressionlist@simulator.amazonses.com", "Bounce", "bounce"}),
-    [](const ::testing::TestParamInfo<Observed>& param_info) {
-        std::string name = param_info.param.file.substr(0, param_info.param.file.find("-from-"));
-        for (char& c : name) {
-            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-        }
-        return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Simulator, SandboxShape,
+                         ::testing::Values(Observed{"delivery-notification-success-from-simulator.verbatim.json",
+                                                    "success@simulator.amazonses.com", "Delivery", "delivery"},
+                                           Observed{"bounce-notification-from-simulator.verbatim.json",
+                                                    "bounce@simulator.amazonses.com", "Bounce", "bounce"},
+                                           Observed{"delivery-notification-ooto-from-simulator.verbatim.json",
+                                                    "ooto@simulator.amazonses.com", "Delivery", "delivery"},
+                                           Observed{"ooto-bounce-notification-from-simulator.verbatim.json",
+                                                    "ooto@simulator.amazonses.com", "Bounce", "bounce"},
+                                           Observed{"delivery-notification-complaint-from-simulator.verbatim.json",
+                                                    "complaint@simulator.amazonses.com", "Delivery", "delivery"},
+                                           Observed{"complaint-notification-from-simulator.verbatim.json",
+                                                    "complaint@simulator.amazonses.com", "Complaint", "complaint"},
+                                           Observed{"suppressionlist-bounce-notification-from-simulator.verbatim.json",
+                                                    "suppressionlist@simulator.amazonses.com", "Bounce", "bounce"}),
+                         [](const ::testing::TestParamInfo<Observed>& param_info) {
+                             std::string name = param_info.param.file.substr(0, param_info.param.file.find("-from-"));
+                             for (char& c : name) {
+                                 if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             }
+                             return name;
+                         });
 
 TEST(SandboxEvents, EachAddressKindGetsTheSimulatorsSequence) {
     const std::map<std::string, std::vector<std::string>> expected = {
@@ -174,11 +179,13 @@ TEST(SandboxEvents, EachAddressKindGetsTheSimulatorsSequence) {
         {"bounce+label-7@simulator.amazonses.com", {"Send", "Bounce"}},
         {"anyone@example.org", {"Send", "Delivery"}}};
     for (const auto& [address, sequence] : expected) EXPECT_EQ(types(records(mail_to({address}))), sequence) << address;
-    EXPECT_EQ(find(records(mail_to({"ooto@simulator.amazonses.com"})), "Bounce").at("bounce").at("bounceType"), "Transient");
+    EXPECT_EQ(find(records(mail_to({"ooto@simulator.amazonses.com"})), "Bounce").at("bounce").at("bounceType"),
+              "Transient");
 }
 
 TEST(SandboxEvents, OneSendPerMessageAndEachRecipientItsOwnFate) {
-    const auto rs = records(mail_to({"success@simulator.amazonses.com", "bounce@simulator.amazonses.com", "x@example.org"}));
+    const auto rs =
+        records(mail_to({"success@simulator.amazonses.com", "bounce@simulator.amazonses.com", "x@example.org"}));
     EXPECT_EQ(types(rs), (std::vector<std::string>{"Send", "Delivery", "Bounce", "Delivery"}));
     EXPECT_EQ(find(rs, "Send").at("send"), json::object());
     EXPECT_EQ(find(rs, "Send").at("mail").at("destination").size(), 3u);
@@ -216,9 +223,9 @@ TEST(SandboxEvents, EngagementAddsOpenAndClickForDeliveredRecipients) {
 }
 
 TEST(SandboxEvents, OurParserReadsEveryRecordWithItsSendId) {
-    const AcceptedMail m = mail_to({"success@simulator.amazonses.com", "bounce@simulator.amazonses.com",
-                                    "ooto@simulator.amazonses.com", "complaint@simulator.amazonses.com",
-                                    "suppressionlist@simulator.amazonses.com", "a@example.org"});
+    const AcceptedMail m =
+        mail_to({"success@simulator.amazonses.com", "bounce@simulator.amazonses.com", "ooto@simulator.amazonses.com",
+                 "complaint@simulator.amazonses.com", "suppressionlist@simulator.amazonses.com", "a@example.org"});
     ses::EventParser parser;
     SandboxOptions o;
     o.engagement = true;

@@ -57,7 +57,8 @@ public:
             if (e.destination.to.at(0).starts_with("reject"))
                 out.push_back({"MESSAGE_REJECTED", "Email address is not verified.", ""});
             else
-                out.push_back({"SUCCESS", "", "bulk-" + std::to_string(bulk_calls.size()) + "-" + e.destination.to.at(0)});
+                out.push_back(
+                    {"SUCCESS", "", "bulk-" + std::to_string(bulk_calls.size()) + "-" + e.destination.to.at(0)});
         }
         return out;
     }
@@ -612,7 +613,8 @@ TEST_F(SenderTest, BulkCallsRunConcurrentlyAndTheReportStaysInRowOrder) {
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
             std::vector<aws::BulkEmailResult> out;
-            for (const auto& e : r.entries) out.push_back({"SUCCESS", "", "m" + std::to_string(call) + e.destination.to.at(0)});
+            for (const auto& e : r.entries)
+                out.push_back({"SUCCESS", "", "m" + std::to_string(call) + e.destination.to.at(0)});
             std::lock_guard lock(mutex);
             --in_flight;
             return out;
@@ -625,7 +627,8 @@ TEST_F(SenderTest, BulkCallsRunConcurrentlyAndTheReportStaysInRowOrder) {
     req.from = "sender@example.com";
     req.template_name = "t";
     req.file_key = "k";
-    for (std::size_t i = 0; i < 230; ++i) req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    for (std::size_t i = 0; i < 230; ++i)
+        req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
     std::vector<std::size_t> progress;
     auto results = s.send_bulk(req, [&](std::size_t done, std::size_t) { progress.push_back(done); });
     EXPECT_EQ(slow.calls, 5);
@@ -683,8 +686,10 @@ TEST_F(SenderTest, BulkRowsSesAcceptedAreToldToTheObserverTogether) {
             std::vector<util::Result<void>> out;
             for (const auto& m : mails) {
                 seen.push_back(m);
-                if (m.destination.at(0) == "r3@example.com") out.push_back(util::fail(util::ErrorKind::io, "sns down"));
-                else out.emplace_back();
+                if (m.destination.at(0) == "r3@example.com")
+                    out.push_back(util::fail(util::ErrorKind::io, "sns down"));
+                else
+                    out.emplace_back();
             }
             return out;
         }
@@ -695,7 +700,8 @@ TEST_F(SenderTest, BulkRowsSesAcceptedAreToldToTheObserverTogether) {
     req.template_name = "welcome";
     req.file_key = "obs";
     req.tags = {{"campaign", "c"}};
-    for (std::size_t i = 0; i < 60; ++i) req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
+    for (std::size_t i = 0; i < 60; ++i)
+        req.rows.push_back({i + 1, "r" + std::to_string(i) + "@example.com", "{}", {}});
     req.rows.push_back({99, "reject@example.com", "{}", {}});
     auto results = sender.send_bulk(req);
     EXPECT_EQ(recorder.call_sizes, (std::vector<std::size_t>{50, 10}));  // one call per SendBulkEmail, rejects left out
@@ -705,7 +711,8 @@ TEST_F(SenderTest, BulkRowsSesAcceptedAreToldToTheObserverTogether) {
     EXPECT_EQ(m.operation, "SendBulkEmail");
     EXPECT_FALSE(m.subject);  // rendered by SES
     EXPECT_EQ(m.tags.front(), (std::pair<std::string, std::string>{"campaign", "c"}));
-    EXPECT_EQ(m.tags.back(), (std::pair<std::string, std::string>{std::string(core::k_send_id_tag), results[5].send_id}));
+    EXPECT_EQ(m.tags.back(),
+              (std::pair<std::string, std::string>{std::string(core::k_send_id_tag), results[5].send_id}));
     EXPECT_EQ(results[3].outcome, BulkOutcome::sent);  // the email went out; the failure is its detail
     EXPECT_NE(results[3].detail.find("sns down"), std::string::npos);
     EXPECT_TRUE(results[4].detail.empty());

@@ -27,7 +27,9 @@ TEST(SplitDocuments, TruncatedPrettyDocumentStaysOneDocument) {
     ASSERT_EQ(docs.size(), 1u);
 }
 
-TEST(SplitDocuments, Empty) { EXPECT_TRUE(split_documents(" \n\n").empty()); }
+TEST(SplitDocuments, Empty) {
+    EXPECT_TRUE(split_documents(" \n\n").empty());
+}
 
 }  // namespace
 }  // namespace mailtrack::ses

@@ -7,8 +7,9 @@
 #include <type_traits>
 #include <variant>
 
-#include "event_factory.hpp"
 #include "mailtrack/util/time.hpp"
+
+#include "event_factory.hpp"
 
 namespace mailtrack::ses {
 namespace {
@@ -222,30 +223,36 @@ std::string delivery_with(const std::string& from, const std::string& to) {
 INSTANTIATE_TEST_SUITE_P(
     Inputs, Malformed,
     ::testing::Values(
-        BadCase{"truncated", R"({"eventType":"Send","mail":{"messageId":"x")", util::ErrorKind::invalid_input, "not valid JSON"},
+        BadCase{"truncated", R"({"eventType":"Send","mail":{"messageId":"x")", util::ErrorKind::invalid_input,
+                "not valid JSON"},
         BadCase{"not_an_object", "[1,2]", util::ErrorKind::invalid_input, "expected a JSON object"},
-        BadCase{"not_ses", R"({"hello":"world"})", util::ErrorKind::invalid_input, "neither eventType nor notificationType"},
+        BadCase{"not_ses", R"({"hello":"world"})", util::ErrorKind::invalid_input,
+                "neither eventType nor notificationType"},
         BadCase{"missing_mail", R"({"eventType":"Send","send":{}})", util::ErrorKind::invalid_input, "mail: missing"},
         BadCase{"missing_message_id", R"({"eventType":"Send","mail":{"timestamp":"2026-01-01T00:00:00Z"},"send":{}})",
                 util::ErrorKind::invalid_input, "mail.messageId: missing"},
         BadCase{"bad_timestamp", R"({"eventType":"Send","mail":{"messageId":"m","timestamp":"yesterday"},"send":{}})",
                 util::ErrorKind::invalid_input, "mail.timestamp: \"yesterday\" is not an ISO 8601 timestamp"},
-        BadCase{"wrong_type_recipient", delivery_with("\"recipients\": [\n      \"recipient@example.com\"", "\"recipients\": [42"), util::ErrorKind::invalid_input,
-                "delivery.recipients[0]: expected a string, got number"},
+        BadCase{"wrong_type_recipient",
+                delivery_with("\"recipients\": [\n      \"recipient@example.com\"", "\"recipients\": [42"),
+                util::ErrorKind::invalid_input, "delivery.recipients[0]: expected a string, got number"},
         BadCase{"wrong_type_destination", delivery_with("\"destination\": [", "\"destination\": {\"a\":1}, \"x\": ["),
                 util::ErrorKind::invalid_input, "mail.destination: expected an array, got object"},
-        BadCase{"missing_detail", R"({"eventType":"Bounce","mail":{"messageId":"m","timestamp":"2026-01-01T00:00:00Z"}})",
+        BadCase{"missing_detail",
+                R"({"eventType":"Bounce","mail":{"messageId":"m","timestamp":"2026-01-01T00:00:00Z"}})",
                 util::ErrorKind::invalid_input, "bounce: missing"},
         BadCase{"message_not_json", R"({"Type":"Notification","MessageId":"1","Message":"hello there"})",
                 util::ErrorKind::invalid_input, "SNS Message is not JSON"},
         BadCase{"message_not_string", R"({"Type":"Notification","MessageId":"1","Message":{"eventType":"Send"}})",
                 util::ErrorKind::invalid_input, "Message: expected a string"},
-        BadCase{"nested_error_path",
-                R"({"Type":"Notification","Message":"{\"eventType\":\"Bounce\",\"mail\":{\"messageId\":\"m\",\"timestamp\":\"2026-01-01T00:00:00Z\"},\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":\"a@b.c\"},{}]}}"})",
-                util::ErrorKind::invalid_input, "Message.bounce.bouncedRecipients[1].emailAddress: missing"},
-        BadCase{"subscription_confirmation",
-                R"({"Type":"SubscriptionConfirmation","MessageId":"1","Token":"t","Message":"You have chosen to subscribe"})",
-                util::ErrorKind::unsupported, "SubscriptionConfirmation"},
+        BadCase{
+            "nested_error_path",
+            R"({"Type":"Notification","Message":"{\"eventType\":\"Bounce\",\"mail\":{\"messageId\":\"m\",\"timestamp\":\"2026-01-01T00:00:00Z\"},\"bounce\":{\"bounceType\":\"Permanent\",\"bouncedRecipients\":[{\"emailAddress\":\"a@b.c\"},{}]}}"})",
+            util::ErrorKind::invalid_input, "Message.bounce.bouncedRecipients[1].emailAddress: missing"},
+        BadCase{
+            "subscription_confirmation",
+            R"({"Type":"SubscriptionConfirmation","MessageId":"1","Token":"t","Message":"You have chosen to subscribe"})",
+            util::ErrorKind::unsupported, "SubscriptionConfirmation"},
         BadCase{"huge", std::string(70 * 1024, ' ') + "{}", util::ErrorKind::invalid_input, "over the limit"}),
     [](const auto& pi) { return std::string(pi.param.name); });
 

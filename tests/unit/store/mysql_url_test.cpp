@@ -7,7 +7,8 @@ namespace {
 
 TEST(MysqlUrl, FullFormWithTlsOptions) {
     auto o = parse_mysql_url(
-        "mysql://admin@db.abc.eu-west-1.rds.amazonaws.com:3307/mailtrack?ssl-mode=verify_ca&ssl-ca=/etc/ssl/rds%20ca.pem"
+        "mysql://admin@db.abc.eu-west-1.rds.amazonaws.com:3307/mailtrack?ssl-mode=verify_ca&ssl-ca=/etc/ssl/"
+        "rds%20ca.pem"
         "&pool-size=8&connect-timeout=3");
     ASSERT_TRUE(o) << o.error().describe();
     EXPECT_EQ(o->user, "admin");
@@ -34,12 +35,12 @@ TEST(MysqlUrl, BadUrlsNameWhatIsWrongAndNeverTakeAPassword) {
         const char* url;
         const char* says;
     };
-    for (const Case& c : {Case{"postgres://u@h/db", "mysql://"}, Case{"mysql://u:hunter2@h/db", "password in the URL"},
-                          Case{"mysql://u@h/db?password=hunter2", "password in the URL"},
-                          Case{"mysql://u@h:99999/db", "port"}, Case{"mysql://u@/db", "no host"},
-                          Case{"mysql://u@h/", "no database"}, Case{"mysql://u@h/db?ssl-mode=maybe", "ssl-mode"},
-                          Case{"mysql://u@h/db?pool-size=0", "pool-size"}, Case{"mysql://u@h/db?colour=red", "colour"},
-                          Case{"mysql://u@h/d%zzb", "%-escape"}}) {
+    for (const Case& c :
+         {Case{"postgres://u@h/db", "mysql://"}, Case{"mysql://u:hunter2@h/db", "password in the URL"},
+          Case{"mysql://u@h/db?password=hunter2", "password in the URL"}, Case{"mysql://u@h:99999/db", "port"},
+          Case{"mysql://u@/db", "no host"}, Case{"mysql://u@h/", "no database"},
+          Case{"mysql://u@h/db?ssl-mode=maybe", "ssl-mode"}, Case{"mysql://u@h/db?pool-size=0", "pool-size"},
+          Case{"mysql://u@h/db?colour=red", "colour"}, Case{"mysql://u@h/d%zzb", "%-escape"}}) {
         SCOPED_TRACE(c.url);
         auto o = parse_mysql_url(c.url);
         ASSERT_FALSE(o);

@@ -1,7 +1,6 @@
 #include "mailtrack/store_open/open_store.hpp"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>

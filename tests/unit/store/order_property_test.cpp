@@ -24,9 +24,11 @@ testing::EventSpec random_spec() {
     testing::EventSpec s;
     s.message_id = *rc::gen::elementOf(k_messages);
     // A message's destination is fixed by its id, as in real life.
-    const auto m = static_cast<std::size_t>(std::find(k_messages.begin(), k_messages.end(), s.message_id) - k_messages.begin());
-    s.destination = m == 0 ? std::vector<std::string>{k_addresses[0]}
-                           : m == 1 ? std::vector<std::string>{k_addresses[0], k_addresses[1]} : k_addresses;
+    const auto m =
+        static_cast<std::size_t>(std::find(k_messages.begin(), k_messages.end(), s.message_id) - k_messages.begin());
+    s.destination = m == 0   ? std::vector<std::string>{k_addresses[0]}
+                    : m == 1 ? std::vector<std::string>{k_addresses[0], k_addresses[1]}
+                             : k_addresses;
     s.type = static_cast<EventType>(*rc::gen::inRange(0, core::k_event_type_count));
     s.affected = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::string>>(
         *rc::gen::inRange<std::size_t>(1, s.destination.size() + 1), rc::gen::elementOf(s.destination)));
@@ -36,8 +38,9 @@ testing::EventSpec random_spec() {
     s.bounce_type = *rc::gen::element<std::string>("Permanent", "Transient", "Undetermined");
     s.bounce_subtype = *rc::gen::element<std::string>("General", "MailboxFull", "OnAccountSuppressionList");
     s.variant = *rc::gen::inRange(0, 3);
-    s.notification_format = *rc::gen::inRange(0, 8) == 0 &&
-                            (s.type == EventType::bounce || s.type == EventType::complaint || s.type == EventType::delivery);
+    s.notification_format =
+        *rc::gen::inRange(0, 8) == 0 &&
+        (s.type == EventType::bounce || s.type == EventType::complaint || s.type == EventType::delivery);
     return s;
 }
 

@@ -8,8 +8,9 @@
 
 #include <filesystem>
 
-#include "event_factory.hpp"
 #include "mailtrack/store_sql/columns.hpp"
+
+#include "event_factory.hpp"
 #include "store_test_support.hpp"
 
 namespace mailtrack::store {

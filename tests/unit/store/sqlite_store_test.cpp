@@ -1,7 +1,8 @@
-#include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
+
+#include "mailtrack/store_sql/columns.hpp"
 #if !MAILTRACK_TEST_MYSQL
 #include <sqlite3.h>
 #endif
@@ -17,8 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "event_factory.hpp"
 #include "mailtrack/util/time.hpp"
+
+#include "event_factory.hpp"
 #include "store_test_support.hpp"
 
 namespace mailtrack::store {
@@ -98,9 +100,8 @@ INSTANTIATE_TEST_SUITE_P(RawAndWrapped, EachEnvelope, ::testing::Values(false, t
                          [](const auto& pi) { return std::string(pi.param ? "sns" : "raw"); });
 
 TEST(SqliteStore, FactsArePersisted) {
-    const MessageView v = apply_and_view({"send", "delivery", "bounce-permanent", "complaint", "delivery-delay", "open",
-                                          "click", "subscription"},
-                                         true);
+    const MessageView v = apply_and_view(
+        {"send", "delivery", "bounce-permanent", "complaint", "delivery-delay", "open", "click", "subscription"}, true);
     EXPECT_EQ(v.message.subject, "Échantillon ✓");
     EXPECT_EQ(v.message.send_id, "snd-0001");
     EXPECT_EQ(v.message.configuration_set, "mailtrack-events");
@@ -167,7 +168,8 @@ TEST(SqliteStore, UnknownTypesAreRecordedNotApplied) {
 
 TEST(SqliteStore, SuppressionListFromPermanentBouncesAndComplaints) {
     auto store = memory_store();
-    ASSERT_TRUE(store->apply(parse_all({fixture("bounce-permanent"), fixture("bounce-transient"), fixture("complaint")})));
+    ASSERT_TRUE(
+        store->apply(parse_all({fixture("bounce-permanent"), fixture("bounce-transient"), fixture("complaint")})));
     auto list = store->suppressions();
     ASSERT_TRUE(list);
     ASSERT_EQ(list->size(), 1u);
@@ -295,8 +297,10 @@ TEST(SqliteStore, ConcurrentOpensOfANewDatabaseAllSucceed) {
                 ready.fetch_add(1);
                 while (ready.load() < k_openers) std::this_thread::yield();
                 auto s = SqliteStore::open({path, 10000});
-                if (s) versions[i] = (*s)->schema_version();
-                else errors[i] = s.error().message;
+                if (s)
+                    versions[i] = (*s)->schema_version();
+                else
+                    errors[i] = s.error().message;
             });
         }
         for (auto& t : openers) t.join();
@@ -425,10 +429,14 @@ private:
         [](sqlite3_file* f, int page, int size, int extend, void volatile** out) {
             return real(f)->pMethods->xShmMap(real(f), page, size, extend, out);
         },
-        [](sqlite3_file* f, int offset, int n, int flags) { return real(f)->pMethods->xShmLock(real(f), offset, n, flags); },
+        [](sqlite3_file* f, int offset, int n, int flags) {
+            return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
+        },
         [](sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); },
         [](sqlite3_file* f, int remove) { return real(f)->pMethods->xShmUnmap(real(f), remove); },
-        [](sqlite3_file* f, sqlite3_int64 at, int n, void** out) { return real(f)->pMethods->xFetch(real(f), at, n, out); },
+        [](sqlite3_file* f, sqlite3_int64 at, int n, void** out) {
+            return real(f)->pMethods->xFetch(real(f), at, n, out);
+        },
         [](sqlite3_file* f, sqlite3_int64 at, void* p) { return real(f)->pMethods->xUnfetch(real(f), at, p); },
     };
     static inline sqlite3_vfs* s_real = nullptr;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <atomic>
@@ -84,7 +83,8 @@ struct Snapshot {
     bool operator==(const Snapshot&) const = default;
 };
 
-inline Snapshot snapshot(Store& s, const std::vector<std::string>& message_ids, const std::vector<std::string>& addresses) {
+inline Snapshot snapshot(Store& s, const std::vector<std::string>& message_ids,
+                         const std::vector<std::string>& addresses) {
     Snapshot out;
     for (const auto& id : message_ids) {
         auto v = s.message(id, false);
@@ -146,7 +146,9 @@ public:
     util::Result<std::vector<core::RecipientState>> recipients(const RecipientFilter& f) override {
         return m_inner.recipients(f);
     }
-    util::Result<DeliveryCounts> counts(std::optional<util::UnixMillis> since) override { return m_inner.counts(since); }
+    util::Result<DeliveryCounts> counts(std::optional<util::UnixMillis> since) override {
+        return m_inner.counts(since);
+    }
     util::Result<StoreInfo> info() override { return m_inner.info(); }
     util::Result<std::vector<core::Suppression>> suppressions() override { return m_inner.suppressions(); }
     util::Result<std::optional<core::Suppression>> suppression(std::string_view a) override {

@@ -105,7 +105,6 @@ private:
     bool m_gate_open = true;
 };
 
-
 std::int64_t stored_events(store::Store& s) {
     auto info = s.info();
     EXPECT_TRUE(info.has_value());

@@ -42,7 +42,7 @@ util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std:
                                                  const std::string& queue_url, std::size_t limit);
 
 struct ApplyRedriveReport {
-    std::size_t applied = 0;     // messages whose event the store took (new or a duplicate)
+    std::size_t applied = 0;      // messages whose event the store took (new or a duplicate)
     std::int64_t new_events = 0;  // of those, events the store did not have yet
     struct Failure {
         std::string message_id;

@@ -13,9 +13,9 @@ struct PipelineSpec {
     std::string topic_name = "mailtrack-ses-events";
     std::string queue_name = "mailtrack-ses-events";
     std::string dlq_name = "mailtrack-ses-events-dlq";
-    bool raw_delivery = false;           // SNS RawMessageDelivery: the SES JSON without the SNS envelope
-    int max_receive_count = 5;           // redrive policy: receives before SQS moves a message to the DLQ
-    int visibility_timeout_s = 60;       // the queue's default
+    bool raw_delivery = false;             // SNS RawMessageDelivery: the SES JSON without the SNS envelope
+    int max_receive_count = 5;             // redrive policy: receives before SQS moves a message to the DLQ
+    int visibility_timeout_s = 60;         // the queue's default
     int dlq_retention_s = 14 * 24 * 3600;  // the most SQS allows, so dead letters wait for a fix
 };
 

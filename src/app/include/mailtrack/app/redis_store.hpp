@@ -82,8 +82,7 @@ private:
 // Wraps `inner` in a RedisSharedStore when redis.url is set (returns it unchanged otherwise).
 // Errors: the redis.* settings are invalid (see redis_settings). Redis being down is not an error.
 util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
-                                                                const config::Config& c,
-                                                                const aws::Environment& env,
+                                                                const config::Config& c, const aws::Environment& env,
                                                                 const util::Clock& clock,
                                                                 worker::MetricsRegistry* metrics = nullptr);
 

@@ -24,7 +24,7 @@ struct ClientContext {
 };
 
 struct ServiceEndpoint {
-    std::string url;           // "https://sqs.us-east-1.amazonaws.com" or "http://127.0.0.1:4566"
+    std::string url;  // "https://sqs.us-east-1.amazonaws.com" or "http://127.0.0.1:4566"
     std::string region;
     std::string signing_name;  // "sqs", "sns", "ses"
 };
@@ -44,8 +44,8 @@ ErrorDetails parse_query_error(const HttpResponse& r);      // Query/XML (SNS): 
 
 struct Call {
     std::string method = "POST";
-    std::string path = "/";     // percent-encoded
-    std::string query;          // percent-encoded, without '?'
+    std::string path = "/";  // percent-encoded
+    std::string query;       // percent-encoded, without '?'
     std::vector<Header> headers;
     std::string body;
     std::chrono::milliseconds timeout{0};  // 0 = transport default (long polls need more)

@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 

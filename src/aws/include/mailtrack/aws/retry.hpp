@@ -41,10 +41,10 @@ private:
 
 // AWS "standard" retry mode (botocore retries/standard.py, SDK reference guide).
 struct RetryOptions {
-    int max_attempts = 3;                            // total attempts, including the first
-    std::chrono::milliseconds base_delay{1000};      // delay_i = unit * min(base * 2^(i-1), max_backoff)
+    int max_attempts = 3;                        // total attempts, including the first
+    std::chrono::milliseconds base_delay{1000};  // delay_i = unit * min(base * 2^(i-1), max_backoff)
     std::chrono::milliseconds max_backoff{20000};
-    int quota_capacity = 500;                        // retry budget shared by all clients of a process
+    int quota_capacity = 500;  // retry budget shared by all clients of a process
     int retry_cost = 5;
     int timeout_retry_cost = 10;
     int no_retry_increment = 1;

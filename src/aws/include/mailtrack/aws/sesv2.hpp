@@ -52,7 +52,7 @@ struct SendEmailRequest {
     EmailContent content;
     std::string configuration_set;
     std::vector<std::pair<std::string, std::string>> tags;  // EmailTags
-    std::string list_contact_list;  // ListManagementOptions, when set
+    std::string list_contact_list;                          // ListManagementOptions, when set
     std::string list_topic;
     std::string feedback_forwarding_address;
 };

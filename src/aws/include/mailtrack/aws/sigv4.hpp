@@ -13,9 +13,9 @@ namespace mailtrack::aws {
 struct Credentials {
     std::string access_key_id;
     std::string secret_access_key;
-    std::string session_token;                 // empty for long-term keys
+    std::string session_token;                   // empty for long-term keys
     std::optional<util::UnixMillis> expiration;  // none for long-term keys
-    std::string source;                        // where they came from, for display ("environment", ...)
+    std::string source;                          // where they came from, for display ("environment", ...)
 };
 
 // A request as the signer sees it. `path` and `query` are exactly what goes on the wire
@@ -44,8 +44,8 @@ struct Signature {
 // user-agent/expect/x-amzn-trace-id (as botocore) is signed, a Host header must be present, and
 // `amz_date` ("YYYYMMDDTHHMMSSZ") must equal the request's X-Amz-Date. Paths are normalised
 // and encoded the way every service except S3 expects. Pure function; thread-safe.
-Signature compute_signature(const SignableRequest& request, const Credentials& credentials,
-                            const SigningScope& scope, std::string_view amz_date);
+Signature compute_signature(const SignableRequest& request, const Credentials& credentials, const SigningScope& scope,
+                            std::string_view amz_date);
 
 // Sets X-Amz-Date (from `now`), X-Amz-Security-Token (when the credentials have one) and
 // Authorization on the request, replacing earlier values.

@@ -53,7 +53,8 @@ public:
     Result<std::map<std::string, std::string>> get_topic_attributes(const std::string& topic_arn);
     // Returns the subscription ARN (ReturnSubscriptionArn=true, so never "pending confirmation"
     // for protocols that confirm themselves such as sqs).
-    Result<std::string> subscribe(const std::string& topic_arn, const std::string& protocol, const std::string& endpoint,
+    Result<std::string> subscribe(const std::string& topic_arn, const std::string& protocol,
+                                  const std::string& endpoint,
                                   const std::map<std::string, std::string>& attributes = {});
     Result<void> set_subscription_attributes(const std::string& subscription_arn, const std::string& name,
                                              const std::string& value);

@@ -13,7 +13,7 @@ namespace mailtrack::aws {
 struct MessageAttribute {
     std::string data_type = "String";  // String, Number, Binary (optionally ".custom")
     std::string string_value;
-    std::string binary_value;          // base64
+    std::string binary_value;  // base64
 };
 using MessageAttributes = std::map<std::string, MessageAttribute>;
 
@@ -133,8 +133,8 @@ public:
     const ServiceEndpoint& endpoint() const noexcept { return m_client.endpoint(); }
 
 private:
-    Result<std::string> call(std::string_view operation, const std::string& body, std::chrono::milliseconds timeout = {},
-                             CancelFlag* cancel = nullptr);
+    Result<std::string> call(std::string_view operation, const std::string& body,
+                             std::chrono::milliseconds timeout = {}, CancelFlag* cancel = nullptr);
     AwsClient m_client;
 };
 

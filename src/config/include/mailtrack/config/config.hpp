@@ -17,7 +17,7 @@ enum class SettingType { string, integer, boolean, string_list };
 // One known setting. Every setting can come from the TOML file ([section] key), from the
 // environment (MAILTRACK_SECTION_KEY) and from a flag (--set section.key=value), in rising order.
 struct SettingSpec {
-    std::string_view key;            // "section.name"
+    std::string_view key;  // "section.name"
     SettingType type;
     std::string_view default_value;  // as it would be written in the environment
     bool secret;                     // masked by `config show`

@@ -123,9 +123,9 @@ inline constexpr std::string_view k_send_id_tag = "mailtrack-send-id";
 // Everything one event implies.
 struct EventEffects {
     MessageState message;
-    std::vector<RecipientState> recipients;       // one per affected (normalized) address
-    std::vector<Suppression> suppressions;        // permanent bounces and complaints
-    std::vector<std::string> soft_bounced;        // addresses with a transient/undetermined bounce
+    std::vector<RecipientState> recipients;  // one per affected (normalized) address
+    std::vector<Suppression> suppressions;   // permanent bounces and complaints
+    std::vector<std::string> soft_bounced;   // addresses with a transient/undetermined bounce
 };
 
 EventEffects effects_of(const SesEvent& event);

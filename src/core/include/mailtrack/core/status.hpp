@@ -22,7 +22,9 @@ enum class RecipientStatus : std::uint8_t {
 
 inline constexpr int k_status_count = 9;
 
-constexpr int precedence(RecipientStatus s) noexcept { return static_cast<int>(s); }
+constexpr int precedence(RecipientStatus s) noexcept {
+    return static_cast<int>(s);
+}
 std::string_view to_string(RecipientStatus s) noexcept;
 std::optional<RecipientStatus> parse_status(std::string_view text) noexcept;
 std::optional<RecipientStatus> status_from_precedence(int value) noexcept;

@@ -55,7 +55,7 @@ struct ClientOptions {
 struct Reply {
     enum class Type { nil, string, status, integer, array, error };
     Type type = Type::nil;
-    std::string text;        // string, status and error
+    std::string text;  // string, status and error
     std::int64_t integer = 0;
     std::vector<Reply> elements;
 

@@ -23,18 +23,18 @@ namespace mailtrack::sender {
 struct AcceptedMail {
     std::string send_id;
     std::string ses_message_id;
-    util::UnixMillis timestamp = 0;  // when SES accepted it
-    std::string source;              // the From as given ("addr" or "Name <addr>")
+    util::UnixMillis timestamp = 0;        // when SES accepted it
+    std::string source;                    // the From as given ("addr" or "Name <addr>")
     std::vector<std::string> destination;  // bare addresses: To, Cc, then Bcc
     // Top-level headers in order, values as on the wire (unfolded). Empty for template sends
     // whose rendering happens inside SES: then From/To (and Reply-To) are synthesized.
     std::vector<std::pair<std::string, std::string>> headers;
     std::vector<std::string> header_to, header_cc, reply_to;  // as given, for commonHeaders
-    std::optional<std::string> subject;  // decoded; none for template sends (rendered by SES)
+    std::optional<std::string> subject;                       // decoded; none for template sends (rendered by SES)
     std::string configuration_set;
-    std::string operation = "SendEmail";  // the ses:operation auto-tag
+    std::string operation = "SendEmail";                    // the ses:operation auto-tag
     std::vector<std::pair<std::string, std::string>> tags;  // message tags incl. the send-id tag
-    std::string html;  // the HTML body, for the Click event's link (may be empty)
+    std::string html;                                       // the HTML body, for the Click event's link (may be empty)
 };
 
 // Told about every email SES accepted (Sender::set_observer). An error is reported as a warning
@@ -54,7 +54,7 @@ SimulatorKind simulator_kind(std::string_view address) noexcept;
 std::string_view to_string(SimulatorKind kind) noexcept;
 
 struct SandboxOptions {
-    bool engagement = false;  // also an Open and a Click for every delivered recipient
+    bool engagement = false;                  // also an Open and a Click for every delivered recipient
     std::string account_id = "000000000000";  // sendingAccountId and ARNs
     std::string region = "us-east-1";
 };

@@ -12,7 +12,8 @@ public:
     virtual aws::Result<std::string> send_email(const aws::SendEmailRequest& request) = 0;
     virtual aws::Result<aws::SesAccount> get_account() = 0;
     // One result per entry, in order.
-    virtual aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(const aws::SendBulkEmailRequest& request) = 0;
+    virtual aws::Result<std::vector<aws::BulkEmailResult>> send_bulk_email(
+        const aws::SendBulkEmailRequest& request) = 0;
 };
 
 class SesV2Api final : public SesApi {

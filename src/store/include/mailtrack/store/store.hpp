@@ -27,7 +27,7 @@ struct EventRecord {
     std::string type_name;  // SES's spelling
     std::string message_id;
     util::UnixMillis occurred_at = 0;
-    std::string raw_json;   // filled only when asked for
+    std::string raw_json;  // filled only when asked for
 };
 
 struct MessageView {
@@ -48,9 +48,9 @@ struct DeliveryCounts {
     std::int64_t messages = 0;
     std::int64_t recipients = 0;
     std::int64_t by_status[core::k_status_count] = {};
-    std::int64_t sent = 0;        // accepted by SES (a Send or any later delivery outcome)
-    std::int64_t delivered = 0;   // has a Delivery, whatever came after
-    std::int64_t hard_bounced = 0;   // Permanent bounces counted toward SES's bounce rate
+    std::int64_t sent = 0;          // accepted by SES (a Send or any later delivery outcome)
+    std::int64_t delivered = 0;     // has a Delivery, whatever came after
+    std::int64_t hard_bounced = 0;  // Permanent bounces counted toward SES's bounce rate
     std::int64_t complained = 0;
     std::int64_t opens = 0;
     std::int64_t clicks = 0;

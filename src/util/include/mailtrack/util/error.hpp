@@ -12,10 +12,10 @@ enum class ErrorKind {
     invalid_input,  // input from a user, a file or the queue is malformed
     unsupported,    // well-formed but not something we handle
     not_found,
-    config,         // a setting is missing or invalid
-    storage,        // the database failed (I/O, corruption, locked too long)
+    config,               // a setting is missing or invalid
+    storage,              // the database failed (I/O, corruption, locked too long)
     storage_unavailable,  // the database cannot be reached or written right now; retry later
-    io,             // a local file could not be read or written
+    io,                   // a local file could not be read or written
     internal,
 };
 

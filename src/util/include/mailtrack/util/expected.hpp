@@ -25,11 +25,9 @@ private:
 template <typename T, typename E>
 class [[nodiscard]] Expected {
 public:
-    Expected()
-        requires std::is_default_constructible_v<T>
-        : m_storage(std::in_place_index<0>) {}
+    Expected() requires std::is_default_constructible_v<T> : m_storage(std::in_place_index<0>) {}
     Expected(T value) : m_storage(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-    Expected(Unexpected<E> error)  // NOLINT(google-explicit-constructor)
+    Expected(Unexpected<E> error)                                               // NOLINT(google-explicit-constructor)
         : m_storage(std::in_place_index<1>, std::move(error).error()) {}
 
     bool has_value() const noexcept { return m_storage.index() == 0; }
@@ -81,16 +79,15 @@ private:
 #define MAILTRACK_TRY_CONCAT_INNER(a, b) a##b
 #define MAILTRACK_TRY_CONCAT(a, b) MAILTRACK_TRY_CONCAT_INNER(a, b)
 
-#define MAILTRACK_TRY(expr)                                                                   \
-    do {                                                                                      \
-        auto&& mailtrack_try_result_ = (expr);                                                \
-        if (!mailtrack_try_result_)                                                           \
-            return ::mailtrack::util::Unexpected(std::move(mailtrack_try_result_).error());   \
+#define MAILTRACK_TRY(expr)                                                                                         \
+    do {                                                                                                            \
+        auto&& mailtrack_try_result_ = (expr);                                                                      \
+        if (!mailtrack_try_result_) return ::mailtrack::util::Unexpected(std::move(mailtrack_try_result_).error()); \
     } while (false)
 
 #define MAILTRACK_TRY_ASSIGN(var, expr) \
     MAILTRACK_TRY_ASSIGN_IMPL(MAILTRACK_TRY_CONCAT(mailtrack_try_result_, __LINE__), var, expr)
-#define MAILTRACK_TRY_ASSIGN_IMPL(tmp, var, expr)                          \
-    auto&& tmp = (expr);                                                   \
+#define MAILTRACK_TRY_ASSIGN_IMPL(tmp, var, expr)                           \
+    auto&& tmp = (expr);                                                    \
     if (!tmp) return ::mailtrack::util::Unexpected(std::move(tmp).error()); \
     var = std::move(tmp).value()

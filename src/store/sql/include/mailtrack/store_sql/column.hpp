@@ -83,9 +83,13 @@ struct FactField {
 
 // Row builders, so a table reads as one line per column.
 template <typename Row, typename T>
-constexpr Field<Row, T> key(const char* name, T Row::*m) { return {name, Join::key, nullptr, m}; }
+constexpr Field<Row, T> key(const char* name, T Row::*m) {
+    return {name, Join::key, nullptr, m};
+}
 template <typename Row, typename T>
-constexpr Field<Row, T> column(const char* name, Join join, T Row::*m) { return {name, join, nullptr, m}; }
+constexpr Field<Row, T> column(const char* name, Join join, T Row::*m) {
+    return {name, join, nullptr, m};
+}
 template <typename Row, typename Part, typename T>
 constexpr PartField<Row, Part, T> column(const char* name, Join join, Part Row::*part, T Part::*m) {
     return {name, join, nullptr, part, m};
@@ -136,8 +140,10 @@ void put_value(const C& c, const Row& row, F& f) {
     if constexpr (std::is_same_v<T, std::string>) {
         f(c, v != nullptr ? std::string_view(*v) : std::string_view());
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
-        if (v != nullptr) f(c, *v);
-        else f(c, std::optional<std::int64_t>());
+        if (v != nullptr)
+            f(c, *v);
+        else
+            f(c, std::optional<std::int64_t>());
     } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
         f(c, v != nullptr ? *v : std::optional<std::int64_t>());
     } else if constexpr (std::is_same_v<T, core::EventId>) {

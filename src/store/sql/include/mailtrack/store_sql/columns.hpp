@@ -29,33 +29,33 @@ constexpr auto status_columns() {
 template <typename Row>
 constexpr auto engagement_columns() {
     using core::Engagement;
-    return std::make_tuple(column("opens", Join::add, &Row::engagement, &Engagement::opens),
-                           column("first_open_at", Join::min, &Row::engagement, &Engagement::first_open_at),
-                           column("last_open_at", Join::max, &Row::engagement, &Engagement::last_open_at),
-                           column("clicks", Join::add, &Row::engagement, &Engagement::clicks),
-                           column("first_click_at", Join::min, &Row::engagement, &Engagement::first_click_at),
-                           column("last_click_at", Join::max, &Row::engagement, &Engagement::last_click_at),
-                           column("subscription_changes", Join::add, &Row::engagement, &Engagement::subscription_changes),
-                           column("unsubscribed_at", Join::min, &Row::engagement, &Engagement::unsubscribed_at));
+    return std::make_tuple(
+        column("opens", Join::add, &Row::engagement, &Engagement::opens),
+        column("first_open_at", Join::min, &Row::engagement, &Engagement::first_open_at),
+        column("last_open_at", Join::max, &Row::engagement, &Engagement::last_open_at),
+        column("clicks", Join::add, &Row::engagement, &Engagement::clicks),
+        column("first_click_at", Join::min, &Row::engagement, &Engagement::first_click_at),
+        column("last_click_at", Join::max, &Row::engagement, &Engagement::last_click_at),
+        column("subscription_changes", Join::add, &Row::engagement, &Engagement::subscription_changes),
+        column("unsubscribed_at", Join::min, &Row::engagement, &Engagement::unsubscribed_at));
 }
 
 using core::MessageState;
-inline constexpr auto k_message_columns = std::tuple_cat(
-    std::make_tuple(key("message_id", &MessageState::message_id)),
-    status_columns<MessageState>(),
-    std::make_tuple(column("mail_timestamp", Join::min, &MessageState::mail_timestamp),
-                    column("source", Join::text, &MessageState::source),
-                    column("subject", Join::text, &MessageState::subject),
-                    column("sending_account_id", Join::text, &MessageState::sending_account_id),
-                    column("source_arn", Join::text, &MessageState::source_arn),
-                    column("configuration_set", Join::text, &MessageState::configuration_set),
-                    column("send_id", Join::text, &MessageState::send_id),
-                    column("recipient_count", Join::max, &MessageState::recipient_count)),
-    engagement_columns<MessageState>(),
-    std::make_tuple(column("event_count", Join::add, &MessageState::event_count),
-                    column("unknown_events", Join::add, &MessageState::unknown_events),
-                    column("first_event_at", Join::min, &MessageState::first_event_at),
-                    column("last_event_at", Join::max, &MessageState::last_event_at)));
+inline constexpr auto k_message_columns =
+    std::tuple_cat(std::make_tuple(key("message_id", &MessageState::message_id)), status_columns<MessageState>(),
+                   std::make_tuple(column("mail_timestamp", Join::min, &MessageState::mail_timestamp),
+                                   column("source", Join::text, &MessageState::source),
+                                   column("subject", Join::text, &MessageState::subject),
+                                   column("sending_account_id", Join::text, &MessageState::sending_account_id),
+                                   column("source_arn", Join::text, &MessageState::source_arn),
+                                   column("configuration_set", Join::text, &MessageState::configuration_set),
+                                   column("send_id", Join::text, &MessageState::send_id),
+                                   column("recipient_count", Join::max, &MessageState::recipient_count)),
+                   engagement_columns<MessageState>(),
+                   std::make_tuple(column("event_count", Join::add, &MessageState::event_count),
+                                   column("unknown_events", Join::add, &MessageState::unknown_events),
+                                   column("first_event_at", Join::min, &MessageState::first_event_at),
+                                   column("last_event_at", Join::max, &MessageState::last_event_at)));
 
 using core::BounceFact;
 using core::ComplaintFact;
@@ -101,11 +101,9 @@ inline constexpr auto k_recipient_columns = std::tuple_cat(
                     column("last_event_at", Join::max, &RecipientState::last_event_at)));
 
 using core::Suppression;
-inline constexpr auto k_suppression_columns =
-    std::make_tuple(key("address", &Suppression::address), fact("reason", "suppression", &Suppression::reason),
-                    fact("since", "suppression", &Suppression::since),
-                    fact("source_event", "suppression", &Suppression::source_event),
-                    fact("detail", "suppression", &Suppression::detail),
-                    fact("expires_at", "suppression", &Suppression::expires_at));
+inline constexpr auto k_suppression_columns = std::make_tuple(
+    key("address", &Suppression::address), fact("reason", "suppression", &Suppression::reason),
+    fact("since", "suppression", &Suppression::since), fact("source_event", "suppression", &Suppression::source_event),
+    fact("detail", "suppression", &Suppression::detail), fact("expires_at", "suppression", &Suppression::expires_at));
 
 }  // namespace mailtrack::store::sql

@@ -72,7 +72,9 @@ std::string recipient_filter_sql(const RecipientFilter& f, Param&& param) {
     return sql;
 }
 
-inline constexpr std::int64_t stored(SendStatus s) { return static_cast<std::int64_t>(s); }
+inline constexpr std::int64_t stored(SendStatus s) {
+    return static_cast<std::int64_t>(s);
+}
 SendStatus send_status_at(std::int64_t v);
 RecipientRole recipient_role_at(std::int64_t v);
 
@@ -132,8 +134,8 @@ TimelineRow read_timeline_row(Reader& r, std::string_view message_id) {
     TimelineRow t;
     t.event.id = r.event_id();
     const auto type = r.int64();
-    t.event.type = type >= 0 && type < core::k_event_type_count ? static_cast<core::EventType>(type)
-                                                                : core::EventType::unknown;
+    t.event.type =
+        type >= 0 && type < core::k_event_type_count ? static_cast<core::EventType>(type) : core::EventType::unknown;
     t.event.type_name = r.text();
     t.event.message_id = std::string(message_id);
     t.event.occurred_at = r.int64();

@@ -19,9 +19,9 @@ enum class SqliteSync {
 
 struct SqliteOptions {
     std::string path = "mailtrack.db";  // ":memory:" for a private in-memory database
-    int busy_timeout_ms = 5000;          // how long a writer waits for another process's lock
-    int archive_zstd_level = 1;          // compression of the raw-event archive
-    int cache_kib = 2048;                // SQLite page cache of this connection
+    int busy_timeout_ms = 5000;         // how long a writer waits for another process's lock
+    int archive_zstd_level = 1;         // compression of the raw-event archive
+    int cache_kib = 2048;               // SQLite page cache of this connection
     SqliteSync synchronous = SqliteSync::full;
     // must_exist: a missing file is ErrorKind::not_found naming the path, and nothing is
     // created (":memory:" always opens).
