@@ -103,6 +103,17 @@ class Cli(unittest.TestCase):
         p = run("status", "--db", self.db, "no-such-id", expect=1)
         self.assertIn("no message with id no-such-id", p.stderr)
 
+    def test_read_commands_on_a_missing_database_say_so_and_create_nothing(self):
+        missing = os.path.join(self.tmp.name, "nope.db")
+        for args in (["status", "some-id"], ["status", "--send", "snd_x"], ["list"], ["stats", "--json"]):
+            p = run(*args, "--db", missing, expect=1)
+            self.assertIn("the SQLite database " + missing + " does not exist (store.sqlite_path)", p.stderr)
+            self.assertFalse(os.path.exists(missing), "mailtrack %s created %s" % (args[0], missing))
+        # A command that writes still creates it.
+        self.ingest(fixture("send"))
+        p = run("status", "--db", self.db, "--send", "snd_nosuch", expect=1)
+        self.assertIn("no send with id snd_nosuch in the SQLite database " + self.db, p.stderr)
+
     def test_config_layers_and_masking(self):
         cfg = os.path.join(self.tmp.name, "m.toml")
         with open(cfg, "w") as f:

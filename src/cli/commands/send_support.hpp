@@ -1,0 +1,30 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/sending.hpp"
+#include "mailtrack/config/config.hpp"
+#include "mailtrack/store/store.hpp"
+
+#include "../command_line.hpp"
+
+namespace mailtrack::cli {
+
+// --sandbox-events / --sandbox-engagement: shorthands for the sending.* settings.
+struct SandboxFlags {
+    bool events = false, engagement = false;
+};
+void add_sandbox_flags(CLI::App& command, SandboxFlags& flags);
+GlobalOptions with_sandbox_flags(const GlobalOptions& g, const SandboxFlags& flags);
+
+// The sender over `store` and `aws` as the configuration says (rate from GetAccount, Redis
+// budget and idempotency claims with redis.url, sandbox events with sending.sandbox_events).
+app::Sending open_sending(const config::Config& c, store::Store& store, app::AwsServices& aws);
+
+// The content type of an attachment from its file name (application/octet-stream when unknown).
+std::string content_type_for(const std::string& name);
+
+}  // namespace mailtrack::cli

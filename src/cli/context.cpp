@@ -1,0 +1,75 @@
+#include "context.hpp"
+
+#include <cstdlib>
+#include <string_view>
+
+#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/util/clock.hpp"
+#include "mailtrack/util/log.hpp"
+
+extern char** environ;
+
+namespace mailtrack::cli {
+namespace {
+
+std::vector<std::pair<std::string, std::string>> mailtrack_environment() {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        std::string_view entry(*e);
+        if (entry.rfind("MAILTRACK_", 0) != 0) continue;
+        const auto eq = entry.find('=');
+        if (eq == std::string_view::npos) continue;
+        out.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+    }
+    return out;
+}
+
+}  // namespace
+
+config::Config load_config(const GlobalOptions& g) {
+    std::optional<std::string> file;
+    if (!g.config_file.empty())
+        file = g.config_file;
+    else if (const char* f = std::getenv("MAILTRACK_CONFIG"); f != nullptr && *f != '\0')
+        file = f;
+    std::vector<std::string> overrides = g.overrides;
+    if (!g.db.empty()) overrides.push_back("store.sqlite_path=" + g.db);
+    if (!g.log_level.empty()) overrides.push_back("log.level=" + g.log_level);
+    if (!g.log_format.empty()) overrides.push_back("log.format=" + g.log_format);
+    auto c = config::Config::load(file, mailtrack_environment(), overrides);
+    if (!c) throw CommandError{c.error().describe()};
+    util::log::Level level{};
+    util::log::Format format{};
+    if (!util::log::parse_level(c->text("log.level"), level)) {
+        throw CommandError{"configuration: log.level must be debug, info, warn, error or off"};
+    }
+    if (!util::log::parse_format(c->text("log.format"), format)) {
+        throw CommandError{"configuration: log.format must be text or json"};
+    }
+    util::log::configure(level, format);
+    return std::move(*c);
+}
+
+std::unique_ptr<store::Store> open_store(const config::Config& c, store::OpenMode mode) {
+    auto s = app::open_store(c, mode);
+    if (!s) throw CommandError{s.error().describe()};
+    static const util::SystemClock clock;
+    auto shared = app::share_through_redis(std::move(*s), c, aws::process_environment(), clock);
+    if (!shared) throw CommandError{shared.error().describe()};
+    return std::move(*shared);
+}
+
+std::unique_ptr<app::AwsServices> open_aws(const config::Config& c) {
+    auto s = app::make_aws_services(c, aws::process_environment());
+    if (!s) throw CommandError{s.error().describe()};
+    return std::move(*s);
+}
+
+std::optional<app::RedisSettings> redis_settings(const config::Config& c) {
+    auto r = app::redis_settings(c, aws::process_environment());
+    if (!r) throw CommandError{r.error().describe()};
+    return std::move(*r);
+}
+
+}  // namespace mailtrack::cli
