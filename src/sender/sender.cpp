@@ -104,35 +104,38 @@ util::Result<std::optional<core::Suppression>> Sender::apply_soft_bounce_policy(
     return std::optional<core::Suppression>{std::move(entry)};
 }
 
-SendOutcome Sender::send(const SendRequest& req) {
-    // ---- validate: nothing is recorded for a request that could never be sent
-    if (req.from.empty()) return refuse(SendErrorKind::invalid_request, "no From address");
+namespace {
+
+// Nothing is recorded for a request that could never be sent.
+std::optional<SendError> invalid_content(const SendRequest& req) {
+    const auto invalid = [](std::string message) {
+        return SendError{SendErrorKind::invalid_request, std::move(message), {}, std::nullopt, {}};
+    };
+    if (req.from.empty()) return invalid("no From address");
     if (!core::is_plausible_address(core::normalize_address(req.from))) {
-        return refuse(SendErrorKind::invalid_request, "From: not an email address: \"" + req.from + "\"");
+        return invalid("From: not an email address: \"" + req.from + "\"");
     }
-    const bool is_template = !req.template_name.empty();
-    if (is_template) {
+    if (!req.template_name.empty()) {
         if (!req.text.empty() || !req.html.empty() || !req.attachments.empty() || !req.headers.empty()) {
-            return refuse(SendErrorKind::invalid_request,
-                          "a template send takes its content from the template: no bodies, attachments or headers");
+            return invalid("a template send takes its content from the template: no bodies, attachments or headers");
         }
     } else {
-        if (req.subject.empty()) return refuse(SendErrorKind::invalid_request, "no subject");
+        if (req.subject.empty()) return invalid("no subject");
         if (req.text.empty() && req.html.empty() && req.attachments.empty()) {
-            return refuse(SendErrorKind::invalid_request, "no text or HTML body and no attachment");
+            return invalid("no text or HTML body and no attachment");
         }
     }
     for (const auto& [name, value] : req.tags) {
-        if (name == core::k_send_id_tag) {
-            return refuse(SendErrorKind::invalid_request, "tag " + name + " is set by mailtrack itself");
-        }
+        if (name == core::k_send_id_tag) return invalid("tag " + name + " is set by mailtrack itself");
         if (!is_valid_tag_part(name) || !is_valid_tag_part(value)) {
-            return refuse(SendErrorKind::invalid_request,
-                          "tag " + name + "=" + value + ": SES tags are 1-256 ASCII letters, digits, '_' or '-'");
+            return invalid("tag " + name + "=" + value + ": SES tags are 1-256 ASCII letters, digits, '_' or '-'");
         }
     }
+    return std::nullopt;
+}
 
-    // Recipients, normalized and de-duplicated (the first role an address appears in wins).
+// Recipients, normalized and de-duplicated (the first role an address appears in wins).
+util::Expected<std::vector<store::SendRecipient>, SendError> normalized_recipients(const SendRequest& req) {
     std::vector<store::SendRecipient> recipients;
     std::set<std::string, std::less<>> seen;
     const std::pair<const std::vector<std::string>*, store::RecipientRole> roles[] = {
@@ -154,9 +157,93 @@ SendOutcome Sender::send(const SendRequest& req) {
         return refuse(SendErrorKind::invalid_request,
                       "SES takes at most 50 recipients per email (got " + std::to_string(recipients.size()) + ")");
     }
+    return recipients;
+}
 
-    // ---- suppression: before any SES call
-    const util::UnixMillis now = m_clock.now_millis();
+SendError all_suppressed(std::vector<SkippedRecipient> skipped) {
+    std::string names;
+    for (const auto& s : skipped)
+        names += (names.empty() ? "" : ", ") + s.address + " (" + std::string(core::to_string(s.reason)) + ")";
+    return SendError{SendErrorKind::all_suppressed,
+                     "every recipient is on the suppression list: " + names + "; use --force to send anyway",
+                     {},
+                     std::nullopt,
+                     std::move(skipped)};
+}
+
+// The addresses of `role` that go into the SES call, in the caller's form (display names kept)
+// for the first role an address is in; skipped recipients left out.
+std::vector<std::string> kept(const SendRequest& req, const std::vector<store::SendRecipient>& recipients,
+                              store::RecipientRole role) {
+    std::vector<std::string> out;
+    const std::vector<std::string>& given = role == store::RecipientRole::to   ? req.to
+                                            : role == store::RecipientRole::cc ? req.cc
+                                                                               : req.bcc;
+    for (const std::string& a : given) {
+        const std::string n = core::normalize_address(a);
+        const auto it = std::find_if(recipients.begin(), recipients.end(),
+                                     [&](const store::SendRecipient& r) { return r.address == n; });
+        if (it != recipients.end() && it->role == role && it->skipped.empty() &&
+            std::none_of(out.begin(), out.end(),
+                         [&](const std::string& o) { return core::normalize_address(o) == n; })) {
+            out.push_back(a);
+        }
+    }
+    return out;
+}
+
+// The SES request, content built (MIME for a raw send) before anything is recorded.
+util::Expected<aws::SendEmailRequest, SendError> ses_request(const SendRequest& req,
+                                                             const std::vector<store::SendRecipient>& recipients,
+                                                             util::UnixMillis now) {
+    aws::SendEmailRequest call;
+    call.from = req.from;
+    call.destination = {kept(req, recipients, store::RecipientRole::to),
+                        kept(req, recipients, store::RecipientRole::cc),
+                        kept(req, recipients, store::RecipientRole::bcc)};
+    call.reply_to = req.reply_to;
+    call.configuration_set = req.configuration_set;
+    call.tags = req.tags;
+    call.list_contact_list = req.list_contact_list;
+    call.list_topic = req.list_topic;
+    if (!req.template_name.empty()) {
+        call.content = aws::TemplateEmail{req.template_name, req.template_data.empty() ? "{}" : req.template_data};
+        return call;
+    }
+    mime::Message m;
+    m.from = req.from;
+    m.to = call.destination.to;
+    m.cc = call.destination.cc;
+    m.reply_to = req.reply_to;
+    m.subject = req.subject;
+    m.text = req.text;
+    m.html = req.html;
+    m.attachments = req.attachments;
+    m.headers = req.headers;
+    m.date = now;
+    auto raw = mime::build_mime(m);
+    if (!raw) return refuse(SendErrorKind::invalid_request, raw.error().message);
+    call.content = aws::RawEmail{std::move(*raw)};
+    return call;
+}
+
+// SES may have sent it. Marking it failed would let a retry with the same idempotency key send
+// it again; left queued, that retry is refused as in doubt, and the Send event (tagged with the
+// send id) links the message id if SES did send it.
+SendError in_doubt(const aws::Error& e, const std::string& send_id) {
+    return SendError{SendErrorKind::in_doubt,
+                     "SES may or may not have accepted the send (" + e.describe() + "); send " + send_id +
+                         " stays queued until an event carrying its " + std::string(core::k_send_id_tag) +
+                         " tag says what became of it; not retried, so it is never sent twice",
+                     send_id,
+                     e,
+                     {}};
+}
+
+}  // namespace
+
+util::Expected<std::vector<SkippedRecipient>, SendError> Sender::check_suppressions(
+    std::vector<store::SendRecipient>& recipients, bool force, util::UnixMillis now) {
     std::vector<SkippedRecipient> skipped;
     for (store::SendRecipient& r : recipients) {
         auto s = m_store.suppression(r.address);
@@ -166,70 +253,17 @@ SendOutcome Sender::send(const SendRequest& req) {
             if (!s) return refuse(SendErrorKind::storage, "applying the soft-bounce policy: " + s.error().describe());
             if (!*s) continue;
         }
-        if (req.force) continue;
+        if (force) continue;
         r.skipped = skipped_text(**s);
         skipped.push_back({r.address, (*s)->reason, (*s)->detail});
     }
-    if (skipped.size() == recipients.size()) {
-        std::string names;
-        for (const auto& s : skipped)
-            names += (names.empty() ? "" : ", ") + s.address + " (" + std::string(core::to_string(s.reason)) + ")";
-        SendError e{SendErrorKind::all_suppressed,
-                    "every recipient is on the suppression list: " + names + "; use --force to send anyway",
-                    {},
-                    std::nullopt,
-                    skipped};
-        return util::Unexpected<SendError>(std::move(e));
-    }
-    auto kept = [&](store::RecipientRole role) {
-        std::vector<std::string> out;
-        const std::vector<std::string>& given = role == store::RecipientRole::to   ? req.to
-                                                : role == store::RecipientRole::cc ? req.cc
-                                                                                   : req.bcc;
-        for (const std::string& a : given) {
-            const std::string n = core::normalize_address(a);
-            const auto it = std::find_if(recipients.begin(), recipients.end(),
-                                         [&](const store::SendRecipient& r) { return r.address == n; });
-            // Keep the caller's form (display names) for the first role the address is in.
-            if (it != recipients.end() && it->role == role && it->skipped.empty() &&
-                std::none_of(out.begin(), out.end(),
-                             [&](const std::string& o) { return core::normalize_address(o) == n; })) {
-                out.push_back(a);
-            }
-        }
-        return out;
-    };
+    if (skipped.size() == recipients.size()) return util::Unexpected<SendError>(all_suppressed(std::move(skipped)));
+    return skipped;
+}
 
-    // ---- the SES request (content built before anything is recorded)
-    aws::SendEmailRequest call;
-    call.from = req.from;
-    call.destination = {kept(store::RecipientRole::to), kept(store::RecipientRole::cc),
-                        kept(store::RecipientRole::bcc)};
-    call.reply_to = req.reply_to;
-    call.configuration_set = req.configuration_set;
-    call.tags = req.tags;
-    call.list_contact_list = req.list_contact_list;
-    call.list_topic = req.list_topic;
-    if (is_template) {
-        call.content = aws::TemplateEmail{req.template_name, req.template_data.empty() ? "{}" : req.template_data};
-    } else {
-        mime::Message m;
-        m.from = req.from;
-        m.to = call.destination.to;
-        m.cc = call.destination.cc;
-        m.reply_to = req.reply_to;
-        m.subject = req.subject;
-        m.text = req.text;
-        m.html = req.html;
-        m.attachments = req.attachments;
-        m.headers = req.headers;
-        m.date = now;
-        auto raw = mime::build_mime(m);
-        if (!raw) return refuse(SendErrorKind::invalid_request, raw.error().message);
-        call.content = aws::RawEmail{std::move(*raw)};
-    }
-
-    // ---- record before calling SES
+util::Expected<Sender::Claimed, SendError> Sender::claim(const SendRequest& req,
+                                                         const std::vector<store::SendRecipient>& recipients,
+                                                         util::UnixMillis now) {
     store::SendRecord draft;
     draft.send_id = m_ids.next(now);
     draft.idempotency_key = req.idempotency_key;
@@ -241,37 +275,38 @@ SendOutcome Sender::send(const SendRequest& req) {
     draft.recipients = recipients;
     auto claim = m_store.begin_send(draft);
     if (!claim) return refuse(SendErrorKind::storage, "recording the send: " + claim.error().describe());
-    std::string send_id = claim->send.send_id;
-    if (!claim->created) {
-        const store::SendRecord& prior = claim->send;
-        if (prior.status == store::SendStatus::sent) {
-            SendResult result{prior.send_id, prior.ses_message_id, true, {}, {}};
-            if (prior.linked_by_event) {
-                // Repair the crash window now that we know: record what the event told us.
-                if (auto r = m_store.send_accepted(prior.send_id, prior.ses_message_id, now); !r) {
-                    result.warnings.push_back("could not record the message id found by event: " +
-                                              r.error().describe());
-                }
+    Claimed out{claim->send.send_id, std::nullopt};
+    if (claim->created) return out;
+    const store::SendRecord& prior = claim->send;
+    if (prior.status == store::SendStatus::sent) {
+        SendResult result{prior.send_id, prior.ses_message_id, true, {}, {}};
+        if (prior.linked_by_event) {
+            // Repair the crash window now that we know: record what the event told us.
+            if (auto r = m_store.send_accepted(prior.send_id, prior.ses_message_id, now); !r) {
+                result.warnings.push_back("could not record the message id found by event: " + r.error().describe());
             }
-            for (const auto& r : prior.recipients) {
-                if (!r.skipped.empty()) result.skipped.push_back(skipped_from(r));
-            }
-            return result;
         }
-        if (prior.status == store::SendStatus::queued) {
-            return refuse(SendErrorKind::in_doubt,
-                          "idempotency key " + req.idempotency_key + " belongs to send " + prior.send_id +
-                              ", whose SES call has no recorded outcome (in flight elsewhere, or interrupted: SES may "
-                              "have accepted it); not sending again",
-                          prior.send_id);
+        for (const auto& r : prior.recipients) {
+            if (!r.skipped.empty()) result.skipped.push_back(skipped_from(r));
         }
-        if (auto r = m_store.retry_send(send_id, now); !r) {
-            return refuse(SendErrorKind::storage, "recording a new attempt: " + r.error().describe(), send_id);
-        }
+        out.earlier = std::move(result);
+        return out;
     }
-    call.tags.emplace_back(std::string(core::k_send_id_tag), send_id);
+    if (prior.status == store::SendStatus::queued) {
+        return refuse(SendErrorKind::in_doubt,
+                      "idempotency key " + req.idempotency_key + " belongs to send " + prior.send_id +
+                          ", whose SES call has no recorded outcome (in flight elsewhere, or interrupted: SES may "
+                          "have accepted it); not sending again",
+                      prior.send_id);
+    }
+    if (auto r = m_store.retry_send(out.send_id, now); !r) {
+        return refuse(SendErrorKind::storage, "recording a new attempt: " + r.error().describe(), out.send_id);
+    }
+    return out;
+}
 
-    // ---- call SES, paced; a throttled call was refused, so it is safe to repeat
+aws::Result<std::string> Sender::call_ses(const aws::SendEmailRequest& call) {
+    // Paced; a throttled call was refused, so it is safe to repeat.
     aws::Result<std::string> answer = aws::fail(aws::ErrorKind::throttled, "not called");
     auto backoff = m_options.throttle_backoff;
     for (int attempt = 0;; ++attempt) {
@@ -283,24 +318,55 @@ SendOutcome Sender::send(const SendRequest& req) {
         m_sleeper.sleep_for(backoff);
         backoff *= 2;
     }
+    return answer;
+}
 
+void Sender::observe_accepted(const SendRequest& req, const aws::SendEmailRequest& call, SendResult& result,
+                              util::UnixMillis at) {
+    if (m_observer == nullptr) return;
+    AcceptedMail mail;
+    mail.send_id = result.send_id;
+    mail.ses_message_id = result.ses_message_id;
+    mail.timestamp = at;
+    mail.source = req.from;
+    for (const auto* list : {&call.destination.to, &call.destination.cc, &call.destination.bcc}) {
+        for (const std::string& a : *list) mail.destination.push_back(core::normalize_address(a));
+    }
+    if (const auto* raw = std::get_if<aws::RawEmail>(&call.content)) {
+        mail.headers = top_level_headers(raw->mime);
+        mail.subject = req.subject;
+    }
+    mail.header_to = call.destination.to;
+    mail.header_cc = call.destination.cc;
+    mail.reply_to = req.reply_to;
+    mail.configuration_set = req.configuration_set;
+    mail.tags = call.tags;
+    mail.html = req.html;
+    if (auto r = m_observer->on_accepted(mail); !r) result.warnings.push_back(r.error().describe());
+}
+
+SendOutcome Sender::send(const SendRequest& req) {
+    if (auto invalid = invalid_content(req)) return util::Unexpected<SendError>(std::move(*invalid));
+    auto recipients = normalized_recipients(req);
+    if (!recipients) return util::Unexpected(std::move(recipients).error());
+    const util::UnixMillis now = m_clock.now_millis();
+    auto skipped = check_suppressions(*recipients, req.force, now);  // before any SES call
+    if (!skipped) return util::Unexpected(std::move(skipped).error());
+    auto call = ses_request(req, *recipients, now);
+    if (!call) return util::Unexpected(std::move(call).error());
+    auto claimed = claim(req, *recipients, now);  // recorded before calling SES
+    if (!claimed) return util::Unexpected(std::move(claimed).error());
+    if (claimed->earlier) return std::move(*claimed->earlier);
+    const std::string& send_id = claimed->send_id;
+    call->tags.emplace_back(std::string(core::k_send_id_tag), send_id);
+
+    const aws::Result<std::string> answer = call_ses(*call);
     const util::UnixMillis done = m_clock.now_millis();
     if (!answer) {
         const aws::Error& e = answer.error();
         // A parse error follows a 2xx: SES took the email but its answer was unreadable.
-        if (aws::outcome_unknown(e) || e.kind == aws::ErrorKind::parse) {
-            // SES may have sent it. Marking it failed would let a retry with the same idempotency
-            // key send it again; left queued, that retry is refused as in doubt, and the Send
-            // event (tagged with the send id) links the message id if SES did send it.
-            return util::Unexpected<SendError>(
-                SendError{SendErrorKind::in_doubt,
-                          "SES may or may not have accepted the send (" + e.describe() + "); send " + send_id +
-                              " stays queued until an event carrying its " + std::string(core::k_send_id_tag) +
-                              " tag says what became of it; not retried, so it is never sent twice",
-                          send_id,
-                          e,
-                          {}});
-        }
+        if (aws::outcome_unknown(e) || e.kind == aws::ErrorKind::parse)
+            return util::Unexpected<SendError>(in_doubt(e, send_id));
         SendError err{SendErrorKind::ses, "SES refused the send: " + e.describe(), send_id, e, {}};
         if (auto r = m_store.send_failed(send_id, error_code(e), e.message, done); !r) {
             err.message += " (and recording the failure failed: " + r.error().describe() + ")";
@@ -308,34 +374,14 @@ SendOutcome Sender::send(const SendRequest& req) {
         return util::Unexpected<SendError>(std::move(err));
     }
     m_limiter.on_success();
-    SendResult result{send_id, *answer, false, std::move(skipped), {}};
+    SendResult result{send_id, *answer, false, std::move(*skipped), {}};
     if (auto r = m_store.send_accepted(send_id, *answer, done); !r) {
         result.warnings.push_back("SES accepted the email (message id " + *answer +
                                   ") but recording its message id failed: " + r.error().describe() +
                                   "; events will link to the send through its " + std::string(core::k_send_id_tag) +
                                   " tag");
     }
-    if (m_observer) {
-        AcceptedMail mail;
-        mail.send_id = send_id;
-        mail.ses_message_id = *answer;
-        mail.timestamp = done;
-        mail.source = req.from;
-        for (const auto* list : {&call.destination.to, &call.destination.cc, &call.destination.bcc}) {
-            for (const std::string& a : *list) mail.destination.push_back(core::normalize_address(a));
-        }
-        if (const auto* raw = std::get_if<aws::RawEmail>(&call.content)) {
-            mail.headers = top_level_headers(raw->mime);
-            mail.subject = req.subject;
-        }
-        mail.header_to = call.destination.to;
-        mail.header_cc = call.destination.cc;
-        mail.reply_to = req.reply_to;
-        mail.configuration_set = req.configuration_set;
-        mail.tags = call.tags;
-        mail.html = req.html;
-        if (auto r = m_observer->on_accepted(mail); !r) result.warnings.push_back(r.error().describe());
-    }
+    observe_accepted(req, *call, result, done);
     return result;
 }
 

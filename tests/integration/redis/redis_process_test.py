@@ -291,6 +291,7 @@ class StatusCache(unittest.TestCase):
         self.assertTrue(redis_command(self.redis.port, "EXISTS", key).startswith(b":1"))
         # Served from the cache: an empty database at the same path still answers.
         os.rename(db, db + ".away")
+        self.mt(db, "ingest", os.devnull)  # creates the empty database (status never creates one)
         cached = self.mt(db, "status", MESSAGE_ID).stdout
         self.assertEqual(cached, first)
         os.remove(db)
@@ -306,6 +307,7 @@ class StatusCache(unittest.TestCase):
         self.assertEqual(as_json["status"], "delivered")
         self.assertTrue(redis_command(self.redis.port, "EXISTS", key).startswith(b":1"))
         os.rename(db, db + ".away")
+        self.mt(db, "ingest", os.devnull)
         self.assertEqual(json.loads(self.mt(db, "status", "--json", MESSAGE_ID).stdout), as_json)
         r = mailtrack("--db", db, "status", "--raw", MESSAGE_ID, check=False,
                       env={**os.environ, "MAILTRACK_REDIS_URL": self.redis.url})

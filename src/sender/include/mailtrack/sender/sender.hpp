@@ -153,6 +153,26 @@ private:
     // `expired` is the address's expired suppression entry, if any.
     util::Result<std::optional<core::Suppression>> apply_soft_bounce_policy(
         const std::string& address, const std::optional<core::Suppression>& expired, util::UnixMillis now);
+    class BulkRun;  // one send_bulk() call (bulk.cpp)
+
+    // The steps of send(), in order.
+    // Marks the suppressed recipients skipped (none with force) and returns them; every one
+    // suppressed is SendErrorKind::all_suppressed.
+    util::Expected<std::vector<SkippedRecipient>, SendError> check_suppressions(
+        std::vector<store::SendRecipient>& recipients, bool force, util::UnixMillis now);
+    // Records the send before SES is called (store::Store::begin_send). An idempotency key
+    // naming an accepted send gives that send's result in `earlier`; one in doubt is refused.
+    struct Claimed {
+        std::string send_id;
+        std::optional<SendResult> earlier;
+    };
+    util::Expected<Claimed, SendError> claim(const SendRequest& req,
+                                             const std::vector<store::SendRecipient>& recipients, util::UnixMillis now);
+    // The SES call, paced by the rate limiter, throttling retried with backoff.
+    aws::Result<std::string> call_ses(const aws::SendEmailRequest& call);
+    // Tells the observer (sandbox events) about an accepted email; its failure is a warning.
+    void observe_accepted(const SendRequest& req, const aws::SendEmailRequest& call, SendResult& result,
+                          util::UnixMillis at);
 
     store::Store& m_store;
     SesApi& m_ses;
