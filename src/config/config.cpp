@@ -28,10 +28,44 @@ std::string trim(std::string_view s) {
 }
 
 // Checks `text` against the spec's type and returns it in canonical form.
+util::Result<std::string> from_toml(const SettingSpec& spec, const toml::node& node, std::string_view origin);
+
+// A list from an environment variable or --set: "a,b" or a TOML array of strings ["a", "b"].
+// Anything else that looks quoted is refused, so quotes and brackets never end up inside items.
+util::Result<std::string> list_from_text(const SettingSpec& spec, std::string_view text, std::string_view origin) {
+    const std::string t = trim(text);
+    const auto refuse = [&](const std::string& why) {
+        return util::fail(ErrorKind::config, std::string(origin) + ": " + std::string(spec.key) + ": " + why +
+                                                 "; write a list as a,b or as a TOML array [\"a\", \"b\"]");
+    };
+    if (!t.empty() && t.front() == '[') {
+        toml::table parsed;
+        try {
+            parsed = toml::parse("v = " + t);
+        } catch (const toml::parse_error& e) {
+            return refuse("not a TOML array (" + std::string(e.description()) + ")");
+        }
+        const toml::node* node = parsed.get("v");
+        if (node == nullptr || !node->is_array()) return refuse("not a TOML array");
+        return from_toml(spec, *node, origin);
+    }
+    std::string_view rest = t;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const std::string item = trim(rest.substr(0, comma));
+        if (item.find_first_of("\"'[]") != std::string::npos) {
+            return refuse("item " + item + " holds quotes or brackets");
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return t;
+}
+
 util::Result<std::string> validate(const SettingSpec& spec, std::string_view text, std::string_view origin) {
     switch (spec.type) {
-        case SettingType::string:
-        case SettingType::string_list: return std::string(text);
+        case SettingType::string: return std::string(text);
+        case SettingType::string_list: return list_from_text(spec, text, origin);
         case SettingType::integer: {
             std::int64_t v = 0;
             const std::string t = trim(text);
@@ -76,6 +110,7 @@ util::Result<std::string> from_toml(const SettingSpec& spec, const toml::node& n
             for (const auto& item : *arr) {
                 auto v = item.value<std::string>();
                 if (!v || !item.is_string()) return type_error("an array of strings");
+                if (v->find(',') != std::string::npos) return type_error("an array of strings without commas in them");
                 if (!joined.empty()) joined += ',';
                 joined += *v;
             }

@@ -59,6 +59,40 @@ TEST(Config, ErrorsNameWhatIsWrong) {
     for (const auto& f : {unknown, wrong, broken}) std::filesystem::remove(f);
 }
 
+TEST(Config, ListsFromFlagsAndEnvironmentAreCommaSeparatedOrTomlArrays) {
+    const std::vector<std::string> both{"http://a/1", "http://b/2"};
+    auto plain = Config::load(std::nullopt, {}, {"worker.queue_urls=http://a/1, http://b/2"});
+    ASSERT_TRUE(plain) << plain.error().describe();
+    EXPECT_EQ(plain->list("worker.queue_urls"), both);
+
+    auto array = Config::load(std::nullopt, {}, {R"(worker.queue_urls=["http://a/1","http://b/2"])"});
+    ASSERT_TRUE(array) << array.error().describe();
+    EXPECT_EQ(array->list("worker.queue_urls"), both);
+
+    auto env = Config::load(std::nullopt, {{"MAILTRACK_WORKER_QUEUE_URLS", R"([ "http://a/1", 'http://b/2' ])"}}, {});
+    ASSERT_TRUE(env) << env.error().describe();
+    EXPECT_EQ(env->list("worker.queue_urls"), both);
+    EXPECT_EQ(env->source("worker.queue_urls"), Source::environment);
+
+    auto empty = Config::load(std::nullopt, {}, {"worker.queue_urls=[]"});
+    ASSERT_TRUE(empty) << empty.error().describe();
+    EXPECT_TRUE(empty->list("worker.queue_urls").empty());
+
+    // Quotes without brackets, a broken array, an array of numbers: refused with the accepted form.
+    const std::pair<const char*, const char*> refused[] = {
+        {R"(worker.queue_urls="http://a/1","http://b/2")", "write a list as a,b or as a TOML array"},
+        {R"(worker.queue_urls=["http://a/1")", "write a list as a,b or as a TOML array"},
+        {"worker.queue_urls=[1, 2]", "must be an array of strings"},
+        {R"(worker.queue_urls=["a,b"])", "without commas"},
+    };
+    for (const auto& [bad, why] : refused) {
+        auto r = Config::load(std::nullopt, {}, {bad});
+        ASSERT_FALSE(r) << bad << " was accepted";
+        EXPECT_NE(r.error().message.find("worker.queue_urls"), std::string::npos) << r.error().message;
+        EXPECT_NE(r.error().message.find(why), std::string::npos) << bad << ": " << r.error().message;
+    }
+}
+
 TEST(Config, EnvironmentNames) {
     EXPECT_EQ(env_name("store.sqlite_path"), "MAILTRACK_STORE_SQLITE_PATH");
 }
