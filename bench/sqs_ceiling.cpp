@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     util::SystemClock clock;
     aws::CurlTransport transport;
     aws::StaticCredentialsProvider creds{aws::Credentials{"test", "test", "", std::nullopt, "bench"}};
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     aws::RandomJitter jitter{1};
     aws::RetryOptions retry;
     aws::RetryQuota quota{retry};

@@ -7,6 +7,7 @@
 
 #include "mailtrack/app/secrets.hpp"
 #include "mailtrack/util/log.hpp"
+#include "mailtrack/worker/metrics.hpp"
 
 namespace mailtrack::app {
 namespace {
@@ -88,7 +89,7 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
     return std::optional<RedisSettings>(std::move(s));
 }
 
-RedisHealth::RedisHealth(const util::Clock& clock, std::string component, worker::MetricsRegistry* metrics,
+RedisHealth::RedisHealth(const util::Clock& clock, std::string component, util::MetricsRegistry* metrics,
                          std::chrono::milliseconds log_interval)
     : m_clock(clock), m_component(std::move(component)), m_metrics(metrics), m_log_interval(log_interval) {}
 
@@ -126,7 +127,7 @@ std::string_view RedisRateLimiter::script() noexcept {
 }
 
 RedisRateLimiter::RedisRateLimiter(std::unique_ptr<redis::Client> client, Options options, const util::Clock& clock,
-                                   aws::Sleeper& sleeper, RedisHealth& health)
+                                   util::Sleeper& sleeper, RedisHealth& health)
     : m_client(std::move(client)),
       m_options(std::move(options)),
       m_sleeper(sleeper),

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "mailtrack/worker/metrics.hpp"
+
 namespace mailtrack::app {
 namespace {
 
@@ -267,7 +269,7 @@ util::Result<store::MessageView> decode_message_view(std::string_view bytes) {
 
 RedisSharedStore::RedisSharedStore(std::unique_ptr<store::Store> inner, std::unique_ptr<redis::Client> client,
                                    const RedisSettings& settings, const util::Clock& clock,
-                                   worker::MetricsRegistry* metrics)
+                                   util::MetricsRegistry* metrics)
     : m_inner(std::move(inner)),
       m_client(std::move(client)),
       m_prefix(settings.key_prefix),
@@ -452,7 +454,7 @@ util::Result<std::optional<store::SendRecord>> RedisSharedStore::send(std::strin
 util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
                                                                 const config::Config& c, const aws::Environment& env,
                                                                 const util::Clock& clock,
-                                                                worker::MetricsRegistry* metrics) {
+                                                                util::MetricsRegistry* metrics) {
     auto settings = redis_settings(c, env);
     if (!settings) return util::Unexpected(std::move(settings).error());
     if (!*settings) return inner;

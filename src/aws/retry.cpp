@@ -6,10 +6,6 @@
 
 namespace mailtrack::aws {
 
-void ThreadSleeper::sleep_for(std::chrono::milliseconds duration) {
-    std::this_thread::sleep_for(duration);
-}
-
 double RandomJitter::unit() {
     std::lock_guard lock(m_mutex);
     return std::uniform_real_distribution<double>(0.0, 1.0)(m_engine);

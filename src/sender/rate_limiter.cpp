@@ -6,7 +6,7 @@
 namespace mailtrack::sender {
 
 TokenBucketRateLimiter::TokenBucketRateLimiter(double rate_per_second, double burst, const util::Clock& clock,
-                                               aws::Sleeper& sleeper)
+                                               util::Sleeper& sleeper)
     : m_clock(clock),
       m_sleeper(sleeper),
       m_max_rate(std::max(rate_per_second, 0.001)),

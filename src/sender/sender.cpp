@@ -63,7 +63,7 @@ std::string SendIdGenerator::next(util::UnixMillis now) {
     return buf;
 }
 
-Sender::Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, aws::Sleeper& sleeper,
+Sender::Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, util::Sleeper& sleeper,
                SendIdGenerator& ids, SenderOptions options)
     : m_store(store),
       m_ses(ses),

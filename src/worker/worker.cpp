@@ -294,8 +294,8 @@ void Worker::Impl::run_committer() {
     ack_cv.notify_all();
 }
 
-Worker::Worker(WorkerOptions options, QueueClient& queue, store::Store& store, util::Clock& clock, Sleeper& sleeper,
-               MetricsRegistry& metrics)
+Worker::Worker(WorkerOptions options, QueueClient& queue, store::Store& store, util::Clock& clock,
+               util::Sleeper& sleeper, MetricsRegistry& metrics)
     : m_impl(std::make_unique<Impl>(std::move(options), queue, store, clock, sleeper, metrics)) {}
 
 Worker::~Worker() {

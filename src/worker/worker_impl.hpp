@@ -122,14 +122,14 @@ struct Pending {
 using namespace detail;  // NOLINT: the worker's own sources only
 
 struct Worker::Impl {
-    Impl(WorkerOptions o, QueueClient& q, store::Store& s, util::Clock& c, Sleeper& sl, MetricsRegistry& m)
+    Impl(WorkerOptions o, QueueClient& q, store::Store& s, util::Clock& c, util::Sleeper& sl, MetricsRegistry& m)
         : options(std::move(o)), queue(q), store(s), clock(c), sleeper(sl), metrics(m) {}
 
     WorkerOptions options;
     QueueClient& queue;
     store::Store& store;
     util::Clock& clock;
-    Sleeper& sleeper;
+    util::Sleeper& sleeper;
     MetricsRegistry& metrics;
 
     // Everything below is guarded by `mutex`.

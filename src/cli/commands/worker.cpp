@@ -22,8 +22,8 @@
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/app/worker_options.hpp"
 #include "mailtrack/util/log.hpp"
+#include "mailtrack/util/sleeper.hpp"
 #include "mailtrack/worker/metrics.hpp"
-#include "mailtrack/worker/sleeper.hpp"
 
 #include "../context.hpp"
 #include "commands.hpp"
@@ -41,7 +41,7 @@ struct WorkerRun {
 // Writes the metrics next to `path` and renames the file over it, so a reader (node_exporter's
 // textfile collector) never sees half a file. A failure is logged, not fatal: metrics are not
 // worth stopping ingestion for.
-void write_metrics_file(const std::string& path, const worker::MetricsRegistry& metrics) {
+void write_metrics_file(const std::string& path, const util::MetricsRegistry& metrics) {
     const std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
@@ -75,7 +75,7 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    worker::MetricsRegistry metrics;
+    util::MetricsRegistry metrics;
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
     // A store that cannot be reached yet (the database server is down or still starting) is
@@ -100,14 +100,14 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     auto store = app::share_through_redis(std::move(*opened), c, aws::process_environment(), (*aws)->clock, &metrics);
     if (!store) throw CommandError{store.error().describe()};
     app::SqsQueueClient queue(*(*aws)->sqs);
-    worker::RealSleeper sleeper;
+    util::RealSleeper sleeper;
     worker::Worker w(*options, queue, **store, (*aws)->clock, sleeper, metrics);
     if (auto started = w.start(); !started) throw CommandError{started.error().describe()};
 
     // --stop-after is checked, and the end of a stop noticed, within k_quick_tick instead of the
     // usual tick: a one-shot drain's wall time then ends with its work, not with the next tick.
     constexpr long k_tick_ns = 50'000'000, k_quick_tick_ns = 5'000'000;
-    const worker::Counter& deleted = metrics.counter(worker::metric::k_deleted);
+    const util::Counter& deleted = metrics.counter(worker::metric::k_deleted);
     std::atomic<bool> finished{false};
     std::optional<std::thread> joiner;
     bool immediate = false;  // a stop request arrived while a graceful stop was under way

@@ -15,6 +15,7 @@
 #include "mailtrack/redis/client.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
+#include "mailtrack/worker/metrics.hpp"
 
 #include "event_factory.hpp"
 #include "store_test_support.hpp"
@@ -187,7 +188,7 @@ app::RedisRateLimiter::Options rate(double per_second, int instances = 1) {
 }
 
 TEST_F(RedisPeer, GcraSpacesSendsOfSeveralLimitersSharingOneKey) {
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     app::RedisHealth health(g_clock, "test");
     app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper, health);
     app::RedisRateLimiter b(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper, health);
@@ -210,7 +211,7 @@ TEST_F(RedisPeer, GcraSpacesSendsOfSeveralLimitersSharingOneKey) {
 }
 
 TEST_F(RedisPeer, GcraScriptIsLoadedAgainAfterNoscript) {
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     app::RedisHealth health(g_clock, "test");
     app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(1000), g_clock, sleeper, health);
     a.acquire();
@@ -222,7 +223,7 @@ TEST_F(RedisPeer, GcraScriptIsLoadedAgainAfterNoscript) {
 }
 
 TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     app::RedisHealth health(g_clock, "test");
     auto o = rate(2);
     o.burst = 5;
@@ -235,7 +236,7 @@ TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
 }
 
 TEST_F(RedisPeer, WithoutRedisTheLimiterFallsBackToItsShareOfTheRate) {
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     app::RedisHealth health(g_clock, "test");
     redis::ClientOptions o = options(redis::Endpoint{"127.0.0.1", closed_port(), 0, "", ""});
     o.reconnect_interval = 200ms;
@@ -273,14 +274,14 @@ app::RedisSettings settings(redis::Endpoint e = test_endpoint()) {
     return s;
 }
 
-std::unique_ptr<app::RedisSharedStore> shared_store(worker::MetricsRegistry* metrics = nullptr,
+std::unique_ptr<app::RedisSharedStore> shared_store(util::MetricsRegistry* metrics = nullptr,
                                                     app::RedisSettings s = settings()) {
     auto client = std::make_unique<redis::Client>(s.client, g_clock);
     return std::make_unique<app::RedisSharedStore>(store::test::memory_store(), std::move(client), s, g_clock, metrics);
 }
 
 TEST_F(RedisPeer, StatusLookupIsServedFromCacheAndAnEventInvalidatesIt) {
-    worker::MetricsRegistry metrics;
+    util::MetricsRegistry metrics;
     auto s = shared_store(&metrics);
     ASSERT_TRUE(s->apply(events(core::EventType::send, 0)).has_value());
     auto first = s->message(k_mid, false);
@@ -355,7 +356,7 @@ TEST_F(RedisPeer, IdempotencyKeysAreClaimedAcrossStores) {
 }
 
 TEST_F(RedisPeer, WithRedisDownTheStoreWorksAlone) {
-    worker::MetricsRegistry metrics;
+    util::MetricsRegistry metrics;
     auto s = shared_store(&metrics, settings(redis::Endpoint{"127.0.0.1", closed_port(), 0, "", ""}));
     ASSERT_TRUE(s->apply(events(core::EventType::send, 0)).has_value());
     auto v = s->message(k_mid, false);

@@ -69,8 +69,8 @@ struct Stack {
 
 struct WorkerRun {
     util::SystemClock clock;
-    worker::RealSleeper sleeper;
-    worker::MetricsRegistry metrics;
+    util::RealSleeper sleeper;
+    util::MetricsRegistry metrics;
     worker::WorkerOptions options;
 
     explicit WorkerRun(const app::Pipeline& p) {

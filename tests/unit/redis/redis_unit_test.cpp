@@ -191,7 +191,7 @@ TEST(RedisSettings, ErrorsNameTheSetting) {
 }
 
 TEST(RedisMetrics, TheSummaryLineShowsRedisOnlyWhenUsed) {
-    worker::MetricsRegistry m;
+    util::MetricsRegistry m;
     EXPECT_EQ(worker::summary_line(m.snapshot(), nullptr, std::chrono::milliseconds(0)).find("redis"),
               std::string::npos);
     m.counter(worker::metric::k_redis_errors, {{"operation", "cache_invalidate"}}).add(3);

@@ -21,12 +21,15 @@ namespace {
 using store::SendStatus;
 
 // Sleeping moves the manual clock, so waits are measured, never slept.
-class ClockSleeper final : public aws::Sleeper {
+class ClockSleeper final : public util::Sleeper {
 public:
     explicit ClockSleeper(util::ManualClock& clock) : m_clock(clock) {}
     void sleep_for(std::chrono::milliseconds d) override {
         m_clock.advance(d);
         slept += d;
+    }
+    void wait(std::unique_lock<std::mutex>&, std::condition_variable&, std::chrono::milliseconds d) override {
+        sleep_for(d);
     }
     std::chrono::milliseconds slept{0};
 

@@ -114,7 +114,7 @@ std::int64_t stored_events(store::Store& s) {
 struct Harness {
     util::ManualClock clock{k_start};
     MemoryQueue queue{clock, 42};
-    SlicedSleeper sleeper{2ms};
+    util::SlicedSleeper sleeper{2ms};
     MetricsRegistry metrics;
     std::unique_ptr<store::SqliteStore> sqlite = memory_store();
     TestStore store{*sqlite};

@@ -33,7 +33,7 @@ Resolved resolve_endpoint(const config::Config& c, const aws::Environment& env, 
 // are thread-safe; the object must outlive their use.
 struct AwsServices {
     util::SystemClock clock;
-    aws::ThreadSleeper sleeper;
+    util::RealSleeper sleeper;
     aws::RandomJitter jitter;
     aws::RetryOptions retry;
     aws::RetryQuota quota;

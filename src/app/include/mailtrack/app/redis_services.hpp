@@ -16,7 +16,7 @@
 #include "mailtrack/sender/rate_limiter.hpp"
 #include "mailtrack/util/clock.hpp"
 #include "mailtrack/util/error.hpp"
-#include "mailtrack/worker/metrics.hpp"
+#include "mailtrack/util/metrics.hpp"
 
 namespace mailtrack::app {
 
@@ -46,7 +46,7 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
 // counts in mailtrack_worker_redis_errors_total{operation}. Thread-safe.
 class RedisHealth {
 public:
-    RedisHealth(const util::Clock& clock, std::string component, worker::MetricsRegistry* metrics = nullptr,
+    RedisHealth(const util::Clock& clock, std::string component, util::MetricsRegistry* metrics = nullptr,
                 std::chrono::milliseconds log_interval = std::chrono::seconds(30));
     void failed(std::string_view operation, const util::Error& error);
     void succeeded();
@@ -56,7 +56,7 @@ public:
 private:
     const util::Clock& m_clock;
     std::string m_component;
-    worker::MetricsRegistry* m_metrics;
+    util::MetricsRegistry* m_metrics;
     std::chrono::milliseconds m_log_interval;
     std::atomic<std::int64_t> m_failures{0};
     std::atomic<bool> m_down{false};
@@ -85,7 +85,7 @@ public:
         std::string key = "mailtrack:ses-send-rate";
     };
     RedisRateLimiter(std::unique_ptr<redis::Client> client, Options options, const util::Clock& clock,
-                     aws::Sleeper& sleeper, RedisHealth& health);
+                     util::Sleeper& sleeper, RedisHealth& health);
     void acquire() override;
     void on_throttled() override;
     void on_success() override;
@@ -105,7 +105,7 @@ private:
 
     std::unique_ptr<redis::Client> m_client;
     Options m_options;
-    aws::Sleeper& m_sleeper;
+    util::Sleeper& m_sleeper;
     RedisHealth& m_health;
     sender::TokenBucketRateLimiter m_fallback;
     std::mutex m_mutex;  // guards m_client, m_sha, m_rate

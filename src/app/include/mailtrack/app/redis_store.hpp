@@ -38,7 +38,7 @@ util::Result<store::MessageView> decode_message_view(std::string_view bytes);
 class RedisSharedStore final : public store::Store {
 public:
     RedisSharedStore(std::unique_ptr<store::Store> inner, std::unique_ptr<redis::Client> client,
-                     const RedisSettings& settings, const util::Clock& clock, worker::MetricsRegistry* metrics);
+                     const RedisSettings& settings, const util::Clock& clock, util::MetricsRegistry* metrics);
 
     util::Result<store::ApplyResult> apply(std::span<const core::SesEvent> events) override;
     util::Result<std::optional<store::MessageView>> message(std::string_view message_id, bool with_raw_json) override;
@@ -71,7 +71,7 @@ private:
     std::string m_prefix;
     std::chrono::milliseconds m_cache_ttl;
     std::chrono::milliseconds m_idempotency_ttl;
-    worker::MetricsRegistry* m_metrics;
+    util::MetricsRegistry* m_metrics;
     RedisHealth m_health;
     std::map<std::string, std::string, std::less<>> m_claims;  // send id -> claim key we hold
     std::vector<std::string> m_pending_invalidations;
@@ -84,6 +84,6 @@ private:
 util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
                                                                 const config::Config& c, const aws::Environment& env,
                                                                 const util::Clock& clock,
-                                                                worker::MetricsRegistry* metrics = nullptr);
+                                                                util::MetricsRegistry* metrics = nullptr);
 
 }  // namespace mailtrack::app

@@ -17,7 +17,7 @@ struct ClientContext {
     HttpTransport& transport;
     CredentialsProvider& credentials;
     const util::Clock& clock;
-    Sleeper& sleeper;
+    util::Sleeper& sleeper;
     Jitter& jitter;
     RetryQuota& quota;
     RetryOptions retry;

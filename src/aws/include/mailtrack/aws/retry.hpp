@@ -7,20 +7,9 @@
 #include <random>
 
 #include "mailtrack/aws/error.hpp"
+#include "mailtrack/util/sleeper.hpp"
 
 namespace mailtrack::aws {
-
-// Waits between attempts. Injected so tests never sleep. Thread-safe.
-class Sleeper {
-public:
-    virtual ~Sleeper() = default;
-    virtual void sleep_for(std::chrono::milliseconds duration) = 0;
-};
-
-class ThreadSleeper final : public Sleeper {
-public:
-    void sleep_for(std::chrono::milliseconds duration) override;
-};
 
 // Source of the "full jitter" factor, uniform in [0, 1). Thread-safe.
 class Jitter {

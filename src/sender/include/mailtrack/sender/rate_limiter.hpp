@@ -34,7 +34,7 @@ public:
 // sleep. Precondition: rate_per_second > 0 and burst >= 1 (the constructor clamps to that).
 class TokenBucketRateLimiter final : public RateLimiter {
 public:
-    TokenBucketRateLimiter(double rate_per_second, double burst, const util::Clock& clock, aws::Sleeper& sleeper);
+    TokenBucketRateLimiter(double rate_per_second, double burst, const util::Clock& clock, util::Sleeper& sleeper);
     void acquire() override;
     void on_throttled() override;
     void on_success() override;
@@ -44,7 +44,7 @@ private:
     void refill(std::chrono::steady_clock::time_point now);
 
     const util::Clock& m_clock;
-    aws::Sleeper& m_sleeper;
+    util::Sleeper& m_sleeper;
     double m_max_rate;
     double m_rate;
     double m_burst;

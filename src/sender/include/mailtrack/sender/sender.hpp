@@ -115,7 +115,7 @@ struct SenderOptions {
 // Not thread-safe (one Store per thread); the rate limiter may be shared between Senders.
 class Sender {
 public:
-    Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, aws::Sleeper& sleeper,
+    Sender(store::Store& store, SesApi& ses, RateLimiter& limiter, const util::Clock& clock, util::Sleeper& sleeper,
            SendIdGenerator& ids, SenderOptions options = {});
 
     // Validates, refuses or skips suppressed recipients (see SendRequest::force), records the
@@ -178,7 +178,7 @@ private:
     SesApi& m_ses;
     RateLimiter& m_limiter;
     const util::Clock& m_clock;
-    aws::Sleeper& m_sleeper;
+    util::Sleeper& m_sleeper;
     SendIdGenerator& m_ids;
     SenderOptions m_options;
     AcceptedMailObserver* m_observer = nullptr;

@@ -10,9 +10,9 @@
 #include "mailtrack/store/store.hpp"
 #include "mailtrack/util/clock.hpp"
 #include "mailtrack/util/error.hpp"
+#include "mailtrack/util/sleeper.hpp"
 #include "mailtrack/worker/metrics.hpp"
 #include "mailtrack/worker/queue_client.hpp"
-#include "mailtrack/worker/sleeper.hpp"
 
 namespace mailtrack::worker {
 
@@ -73,7 +73,7 @@ enum class StopMode {
 // the queue client, clock, sleeper and metrics must outlive the worker.
 class Worker {
 public:
-    Worker(WorkerOptions options, QueueClient& queue, store::Store& store, util::Clock& clock, Sleeper& sleeper,
+    Worker(WorkerOptions options, QueueClient& queue, store::Store& store, util::Clock& clock, util::Sleeper& sleeper,
            MetricsRegistry& metrics);
     // Stops immediately (if running) and joins the threads.
     ~Worker();
