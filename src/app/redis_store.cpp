@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/worker/metrics.hpp"
 
 namespace mailtrack::app {
@@ -14,18 +15,12 @@ using util::ErrorKind;
 
 constexpr std::size_t k_max_pending_invalidations = 100'000;
 
-// ---- MessageView <-> JSON. Short keys: this is a cache format, read only by decode below.
+// ---- MessageView <-> JSON: a cache format, read only by decode below. A message and each
+// recipient is a JSON array of its stored columns' values in the order of store_sql's column
+// tables, so the cache keeps every stored field -- a new one included -- with no code here; an
+// entry written under another schema version is a miss.
 
-json opt(const std::optional<util::UnixMillis>& t) {
-    return t ? json(*t) : json(nullptr);
-}
-void get(const json& j, const char* k, std::optional<util::UnixMillis>& out) {
-    const json& v = j.at(k);
-    if (v.is_null())
-        out.reset();
-    else
-        out = v.get<util::UnixMillis>();
-}
+constexpr int k_cache_format = 2;
 
 json enc(const core::EventId& id) {
     return id.hex();
@@ -43,162 +38,66 @@ void dec(const json& j, core::EventId& id) {
     }
 }
 
-json enc(const core::StatusStamp& s) {
-    return {{"s", static_cast<int>(s.status)}, {"at", s.at}, {"e", enc(s.event)}};
-}
-void dec(const json& j, core::StatusStamp& s) {
-    const int status = j.at("s").get<int>();
-    if (status < 0 || status >= core::k_status_count) throw std::invalid_argument("status");
-    s.status = static_cast<core::RecipientStatus>(status);
-    s.at = j.at("at").get<util::UnixMillis>();
-    dec(j.at("e"), s.event);
-}
-
-json enc(const core::Engagement& e) {
-    return {{"o", e.opens},
-            {"fo", opt(e.first_open_at)},
-            {"lo", opt(e.last_open_at)},
-            {"c", e.clicks},
-            {"fc", opt(e.first_click_at)},
-            {"lc", opt(e.last_click_at)},
-            {"sc", e.subscription_changes},
-            {"u", opt(e.unsubscribed_at)}};
-}
-void dec(const json& j, core::Engagement& e) {
-    e.opens = j.at("o").get<std::int64_t>();
-    get(j, "fo", e.first_open_at);
-    get(j, "lo", e.last_open_at);
-    e.clicks = j.at("c").get<std::int64_t>();
-    get(j, "fc", e.first_click_at);
-    get(j, "lc", e.last_click_at);
-    e.subscription_changes = j.at("sc").get<std::int64_t>();
-    get(j, "u", e.unsubscribed_at);
+template <typename Table, typename Row>
+json row_json(const Table& table, const Row& row) {
+    json out = json::array();
+    store::sql::for_each_value(table, row, [&](const auto&, const auto& v) {
+        using V = std::remove_cvref_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::int64_t>) {
+            out.push_back(v);
+        } else if constexpr (std::is_same_v<V, std::optional<std::int64_t>>) {
+            out.push_back(v ? json(*v) : json(nullptr));
+        } else if constexpr (std::is_same_v<V, std::string_view>) {
+            out.push_back(std::string(v));
+        } else {
+            static_assert(std::is_same_v<V, core::EventId>);
+            out.push_back(v == core::EventId{} ? json(nullptr) : json(v.hex()));
+        }
+    });
+    return out;
 }
 
-template <typename Fact, typename Fields>
-json enc_fact(const std::optional<Fact>& f, Fields fields) {
-    if (!f) return nullptr;
-    json j = {{"at", f->at}, {"e", enc(f->event)}};
-    fields(j, *f);
-    return j;
-}
-template <typename Fact, typename Fields>
-void dec_fact(const json& j, std::optional<Fact>& out, Fields fields) {
-    if (j.is_null()) {
-        out.reset();
-        return;
+// store_sql's reader interface over one such array; throws on a value of the wrong shape.
+class JsonRowReader {
+public:
+    explicit JsonRowReader(const json& row) : m_row(row) {
+        if (!m_row.is_array()) throw std::invalid_argument("row is not an array");
     }
-    Fact f;
-    f.at = j.at("at").get<util::UnixMillis>();
-    dec(j.at("e"), f.event);
-    fields(j, f);
-    out = std::move(f);
-}
+    std::int64_t int64() { return next().get<std::int64_t>(); }
+    std::optional<std::int64_t> opt_int64() {
+        const json& v = next();
+        if (v.is_null()) return std::nullopt;
+        return v.get<std::int64_t>();
+    }
+    std::string text() {
+        const json& v = next();
+        return v.is_null() ? std::string() : v.get<std::string>();
+    }
+    core::EventId event_id() {
+        const json& v = next();
+        core::EventId id;
+        if (!v.is_null()) dec(v, id);
+        return id;
+    }
+    void finish() const {
+        if (m_at != m_row.size()) throw std::invalid_argument("row has more values than columns");
+    }
 
-json enc(const core::RecipientState& r) {
-    json j = {
-        {"m", r.message_id},    {"a", r.address},      {"st", enc(r.status)},         {"en", enc(r.engagement)},
-        {"sb", r.soft_bounces}, {"ec", r.event_count}, {"fe", opt(r.first_event_at)}, {"le", opt(r.last_event_at)}};
-    j["d"] = enc_fact(r.delivery, [](json& o, const core::DeliveryFact& f) {
-        o["smtp"] = f.smtp_response;
-        o["mta"] = f.reporting_mta;
-        o["pt"] = f.processing_time_millis;
-    });
-    j["b"] = enc_fact(r.bounce, [](json& o, const core::BounceFact& f) {
-        o["t"] = f.bounce_type;
-        o["st"] = f.bounce_subtype;
-        o["ac"] = f.action;
-        o["sc"] = f.status_code;
-        o["dc"] = f.diagnostic_code;
-    });
-    j["c"] = enc_fact(r.complaint, [](json& o, const core::ComplaintFact& f) {
-        o["ft"] = f.feedback_type;
-        o["cs"] = f.complaint_subtype;
-        o["ua"] = f.user_agent;
-    });
-    j["dl"] = enc_fact(r.delay, [](json& o, const core::DelayFact& f) {
-        o["t"] = f.delay_type;
-        o["sc"] = f.status_code;
-        o["dc"] = f.diagnostic_code;
-        o["x"] = opt(f.expiration_time);
-    });
-    j["f"] = enc_fact(r.failure, [](json& o, const core::FailureFact& f) {
-        o["r"] = f.reason;
-        o["tn"] = f.template_name;
-    });
-    return j;
-}
-void dec(const json& j, core::RecipientState& r) {
-    r.message_id = j.at("m").get<std::string>();
-    r.address = j.at("a").get<std::string>();
-    dec(j.at("st"), r.status);
-    dec(j.at("en"), r.engagement);
-    r.soft_bounces = j.at("sb").get<std::int64_t>();
-    r.event_count = j.at("ec").get<std::int64_t>();
-    get(j, "fe", r.first_event_at);
-    get(j, "le", r.last_event_at);
-    dec_fact(j.at("d"), r.delivery, [](const json& o, core::DeliveryFact& f) {
-        f.smtp_response = o.at("smtp").get<std::string>();
-        f.reporting_mta = o.at("mta").get<std::string>();
-        f.processing_time_millis = o.at("pt").get<std::int64_t>();
-    });
-    dec_fact(j.at("b"), r.bounce, [](const json& o, core::BounceFact& f) {
-        f.bounce_type = o.at("t").get<std::string>();
-        f.bounce_subtype = o.at("st").get<std::string>();
-        f.action = o.at("ac").get<std::string>();
-        f.status_code = o.at("sc").get<std::string>();
-        f.diagnostic_code = o.at("dc").get<std::string>();
-    });
-    dec_fact(j.at("c"), r.complaint, [](const json& o, core::ComplaintFact& f) {
-        f.feedback_type = o.at("ft").get<std::string>();
-        f.complaint_subtype = o.at("cs").get<std::string>();
-        f.user_agent = o.at("ua").get<std::string>();
-    });
-    dec_fact(j.at("dl"), r.delay, [](const json& o, core::DelayFact& f) {
-        f.delay_type = o.at("t").get<std::string>();
-        f.status_code = o.at("sc").get<std::string>();
-        f.diagnostic_code = o.at("dc").get<std::string>();
-        get(o, "x", f.expiration_time);
-    });
-    dec_fact(j.at("f"), r.failure, [](const json& o, core::FailureFact& f) {
-        f.reason = o.at("r").get<std::string>();
-        f.template_name = o.at("tn").get<std::string>();
-    });
-}
+private:
+    const json& next() {
+        if (m_at >= m_row.size()) throw std::invalid_argument("row has fewer values than columns");
+        return m_row[m_at++];
+    }
+    const json& m_row;
+    std::size_t m_at = 0;
+};
 
-json enc(const core::MessageState& m) {
-    return {{"id", m.message_id},
-            {"st", enc(m.status)},
-            {"mt", opt(m.mail_timestamp)},
-            {"src", m.source},
-            {"sub", m.subject},
-            {"acct", m.sending_account_id},
-            {"arn", m.source_arn},
-            {"cs", m.configuration_set},
-            {"send", m.send_id},
-            {"rc", m.recipient_count},
-            {"en", enc(m.engagement)},
-            {"ec", m.event_count},
-            {"ue", m.unknown_events},
-            {"fe", opt(m.first_event_at)},
-            {"le", opt(m.last_event_at)}};
-}
-void dec(const json& j, core::MessageState& m) {
-    m.message_id = j.at("id").get<std::string>();
-    dec(j.at("st"), m.status);
-    get(j, "mt", m.mail_timestamp);
-    m.source = j.at("src").get<std::string>();
-    m.subject = j.at("sub").get<std::string>();
-    m.sending_account_id = j.at("acct").get<std::string>();
-    m.source_arn = j.at("arn").get<std::string>();
-    m.configuration_set = j.at("cs").get<std::string>();
-    m.send_id = j.at("send").get<std::string>();
-    m.recipient_count = j.at("rc").get<std::int64_t>();
-    dec(j.at("en"), m.engagement);
-    m.event_count = j.at("ec").get<std::int64_t>();
-    m.unknown_events = j.at("ue").get<std::int64_t>();
-    get(j, "fe", m.first_event_at);
-    get(j, "le", m.last_event_at);
+template <typename Row, typename Table>
+Row row_from_json(const Table& table, const json& j) {
+    JsonRowReader reader(j);
+    Row row = store::sql::read_row<Row>(table, reader);
+    reader.finish();
+    return row;
 }
 
 json enc(const store::EventRecord& e) {
@@ -245,21 +144,28 @@ std::string px(std::chrono::milliseconds ttl) {
 
 std::string encode_message_view(const store::MessageView& view) {
     json recipients = json::array();
-    for (const auto& r : view.recipients) recipients.push_back(enc(r));
+    for (const auto& r : view.recipients) recipients.push_back(row_json(store::sql::k_recipient_columns, r));
     json events = json::array();
     for (const auto& e : view.events) events.push_back(enc(e));
-    return json{{"v", 1}, {"m", enc(view.message)}, {"r", std::move(recipients)}, {"e", std::move(events)}}.dump();
+    return json{{"v", k_cache_format},
+                {"schema", store::sql::k_schema_version},
+                {"m", row_json(store::sql::k_message_columns, view.message)},
+                {"r", std::move(recipients)},
+                {"e", std::move(events)}}
+        .dump();
 }
 
 util::Result<store::MessageView> decode_message_view(std::string_view bytes) {
     const json j = json::parse(bytes, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1) {
-        return util::fail(ErrorKind::invalid_input, "cached message view: not a version 1 view");
+    if (j.is_discarded() || !j.is_object() || j.value("v", 0) != k_cache_format ||
+        j.value("schema", 0) != store::sql::k_schema_version) {
+        return util::fail(ErrorKind::invalid_input, "cached message view: not a view of this version and schema");
     }
     try {
         store::MessageView v;
-        dec(j.at("m"), v.message);
-        for (const auto& r : j.at("r")) dec(r, v.recipients.emplace_back());
+        v.message = row_from_json<core::MessageState>(store::sql::k_message_columns, j.at("m"));
+        for (const auto& r : j.at("r"))
+            v.recipients.push_back(row_from_json<core::RecipientState>(store::sql::k_recipient_columns, r));
         for (const auto& e : j.at("e")) dec(e, v.events.emplace_back());
         return v;
     } catch (const std::exception& e) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "mailtrack/app/redis_services.hpp"
 #include "mailtrack/app/redis_store.hpp"
 #include "mailtrack/redis/client.hpp"
+#include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/worker/metrics.hpp"
 
 namespace mailtrack {
@@ -115,7 +117,21 @@ TEST(MessageViewCache, RoundTripsEveryField) {
 }
 
 TEST(MessageViewCache, RejectsWhatItDidNotWrite) {
-    for (const char* bad : {"", "not json", "{}", "{\"v\":2}", "{\"v\":1,\"m\":{}}", "{\"v\":1}"}) {
+    store::MessageView v;
+    v.message.message_id = "m-1";
+    const std::string good = app::encode_message_view(v);
+    ASSERT_TRUE(app::decode_message_view(good).has_value());
+    // The same entry written under another schema version, or with a row one value short.
+    std::string other_schema = good;
+    const std::string schema_field = "\"schema\":" + std::to_string(store::sql::k_schema_version);
+    ASSERT_NE(other_schema.find(schema_field), std::string::npos) << good;
+    other_schema.replace(other_schema.find(schema_field), schema_field.size(), "\"schema\":1");
+    auto stale = nlohmann::json::parse(good);
+    stale["m"].erase(stale["m"].size() - 1);
+    const std::string short_row = stale.dump();
+    for (const std::string& bad :
+         {std::string(""), std::string("not json"), std::string("{}"), std::string("{\"v\":2}"),
+          std::string("{\"v\":1,\"m\":{}}"), std::string("{\"v\":1}"), other_schema, short_row}) {
         auto r = app::decode_message_view(bad);
         EXPECT_FALSE(r.has_value()) << bad;
         if (!r) {
