@@ -14,20 +14,28 @@ std::string env_value(const aws::Environment& env, std::string_view key) {
 }  // namespace
 
 Resolved resolve_region(const config::Config& c, const aws::Environment& env) {
-    if (const auto& r = c.text("aws.region"); !r.empty()) return {r, "config aws.region"};
+    if (const auto& r = c.typed().aws.region; !r.empty()) return {r, "config aws.region"};
     for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
         if (auto v = env_value(env, var); !v.empty()) return {v, var};
     }
-    const std::string profile = aws::selected_profile(env, c.text("aws.profile"));
+    const std::string profile = aws::selected_profile(env, c.typed().aws.profile);
     if (auto v = aws::profile_region(env, profile); !v.empty()) return {v, "profile " + profile};
     return {"", "not set"};
 }
 
 Resolved resolve_endpoint(const config::Config& c, const aws::Environment& env, std::string_view service,
                           const std::string& region) {
+    const config::AwsSettings& a = c.typed().aws;
     const std::string key = "aws." + std::string(service) + "_endpoint_url";
-    if (const auto& v = c.text(key); !v.empty()) return {v, "config " + key};
-    if (const auto& v = c.text("aws.endpoint_url"); !v.empty()) return {v, "config aws.endpoint_url"};
+    const std::pair<std::string_view, const std::string*> per_service[] = {
+        {"sqs", &a.sqs_endpoint_url},
+        {"sns", &a.sns_endpoint_url},
+        {"sesv2", &a.sesv2_endpoint_url},
+        {"secretsmanager", &a.secretsmanager_endpoint_url}};
+    for (const auto& [name, configured] : per_service) {
+        if (name == service && !configured->empty()) return {*configured, "config " + key};
+    }
+    if (const auto& v = c.typed().aws.endpoint_url; !v.empty()) return {v, "config aws.endpoint_url"};
     std::string var = "AWS_ENDPOINT_URL_";
     for (char ch : service) var.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
     if (auto v = env_value(env, var); !v.empty()) return {v, var};
@@ -39,7 +47,7 @@ Resolved resolve_endpoint(const config::Config& c, const aws::Environment& env, 
 
 util::Result<std::unique_ptr<AwsServices>> make_aws_services(const config::Config& c, const aws::Environment& env) {
     aws::RetryOptions retry;
-    retry.max_attempts = static_cast<int>(c.integer("aws.max_attempts"));
+    retry.max_attempts = static_cast<int>(c.typed().aws.max_attempts);
     if (c.source("aws.max_attempts") == config::Source::default_value) {
         const std::string v = env_value(env, "AWS_MAX_ATTEMPTS");
         int n = 0;
@@ -55,9 +63,9 @@ util::Result<std::unique_ptr<AwsServices>> make_aws_services(const config::Confi
             "no AWS region: set aws.region, AWS_REGION or AWS_DEFAULT_REGION, or a region in the profile");
     }
     s->transport = std::make_unique<aws::CurlTransport>(
-        aws::TransportOptions{std::chrono::milliseconds(c.integer("aws.connect_timeout_ms")),
-                              std::chrono::milliseconds(c.integer("aws.request_timeout_ms")), true});
-    s->credentials = aws::default_credentials_chain(env, *s->transport, s->clock, c.text("aws.profile"));
+        aws::TransportOptions{std::chrono::milliseconds(c.typed().aws.connect_timeout_ms),
+                              std::chrono::milliseconds(c.typed().aws.request_timeout_ms), true});
+    s->credentials = aws::default_credentials_chain(env, *s->transport, s->clock, c.typed().aws.profile);
     s->sqs_endpoint = resolve_endpoint(c, env, "sqs", s->region.value);
     s->sns_endpoint = resolve_endpoint(c, env, "sns", s->region.value);
     s->sesv2_endpoint = resolve_endpoint(c, env, "sesv2", s->region.value);

@@ -32,8 +32,7 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return 0
 )lua";
 
-util::Result<std::int64_t> positive(const config::Config& c, std::string_view key, std::int64_t max) {
-    const std::int64_t v = c.integer(key);
+util::Result<std::int64_t> positive(std::string_view key, std::int64_t v, std::int64_t max) {
     if (v < 1 || v > max) {
         return util::fail(ErrorKind::config,
                           std::string(key) + " = " + std::to_string(v) + ": must be 1.." + std::to_string(max));
@@ -44,7 +43,7 @@ util::Result<std::int64_t> positive(const config::Config& c, std::string_view ke
 }  // namespace
 
 util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& c, const aws::Environment& env) {
-    const std::string& url = c.text("redis.url");
+    const std::string& url = c.typed().redis.url;
     if (url.empty()) return std::optional<RedisSettings>{};
     auto endpoint = redis::parse_url(url);
     if (!endpoint) return util::Unexpected(std::move(endpoint).error());
@@ -55,7 +54,7 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
     // secret, or JSON with "password" and optionally "username" for an ACL user).
     auto secret = resolve_secret(
         SecretSources{"the Redis password (MAILTRACK_REDIS_PASSWORD, redis.password_file or redis.auth_secret_arn)",
-                      "MAILTRACK_REDIS_PASSWORD", c.text("redis.password_file"), c.text("redis.auth_secret_arn")},
+                      "MAILTRACK_REDIS_PASSWORD", c.typed().redis.password_file, c.typed().redis.auth_secret_arn},
         env, secrets_manager_fetcher(c, env));
     if (!secret) return util::Unexpected(std::move(secret).error());
     if (*secret) {
@@ -63,19 +62,19 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
         if (s.client.endpoint.user.empty()) s.client.endpoint.user = std::move((*secret)->username);
     }
 
-    auto connect = positive(c, "redis.connect_timeout_ms", 60'000);
+    auto connect = positive("redis.connect_timeout_ms", c.typed().redis.connect_timeout_ms, 60'000);
     if (!connect) return util::Unexpected(std::move(connect).error());
-    auto command = positive(c, "redis.command_timeout_ms", 60'000);
+    auto command = positive("redis.command_timeout_ms", c.typed().redis.command_timeout_ms, 60'000);
     if (!command) return util::Unexpected(std::move(command).error());
-    auto reconnect = positive(c, "redis.reconnect_interval_ms", 600'000);
+    auto reconnect = positive("redis.reconnect_interval_ms", c.typed().redis.reconnect_interval_ms, 600'000);
     if (!reconnect) return util::Unexpected(std::move(reconnect).error());
-    auto instances = positive(c, "redis.fallback_instances", 10'000);
+    auto instances = positive("redis.fallback_instances", c.typed().redis.fallback_instances, 10'000);
     if (!instances) return util::Unexpected(std::move(instances).error());
-    auto burst = positive(c, "redis.send_burst", 10'000);
+    auto burst = positive("redis.send_burst", c.typed().redis.send_burst, 10'000);
     if (!burst) return util::Unexpected(std::move(burst).error());
-    auto cache_ttl = positive(c, "redis.cache_ttl_s", 30 * 86'400);
+    auto cache_ttl = positive("redis.cache_ttl_s", c.typed().redis.cache_ttl_s, 30 * 86'400);
     if (!cache_ttl) return util::Unexpected(std::move(cache_ttl).error());
-    auto idem_ttl = positive(c, "redis.idempotency_ttl_s", 365 * 86'400);
+    auto idem_ttl = positive("redis.idempotency_ttl_s", c.typed().redis.idempotency_ttl_s, 365 * 86'400);
     if (!idem_ttl) return util::Unexpected(std::move(idem_ttl).error());
     s.client.connect_timeout = std::chrono::milliseconds(*connect);
     s.client.command_timeout = std::chrono::milliseconds(*command);
@@ -84,8 +83,8 @@ util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& 
     s.send_burst = static_cast<int>(*burst);
     s.cache_ttl = std::chrono::seconds(*cache_ttl);
     s.idempotency_ttl = std::chrono::seconds(*idem_ttl);
-    s.key_prefix = c.text("redis.key_prefix");
-    s.client.tls_ca_file = c.text("redis.tls_ca_file");
+    s.key_prefix = c.typed().redis.key_prefix;
+    s.client.tls_ca_file = c.typed().redis.tls_ca_file;
     return std::optional<RedisSettings>(std::move(s));
 }
 

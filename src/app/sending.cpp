@@ -4,22 +4,22 @@ namespace mailtrack::app {
 
 util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
     sender::SenderOptions o;
-    const auto get = [&](std::string_view key, std::int64_t min, std::int64_t max) -> util::Result<int> {
-        const std::int64_t v = c.integer(key);
+    const config::Settings& t = c.typed();
+    const auto get = [](std::string_view key, std::int64_t v, std::int64_t min, std::int64_t max) -> util::Result<int> {
         if (v < min || v > max) {
             return util::fail(util::ErrorKind::config, std::string(key) + " = " + std::to_string(v) + ": must be " +
                                                            std::to_string(min) + ".." + std::to_string(max));
         }
         return static_cast<int>(v);
     };
-    auto limit = get("suppression.soft_bounce_limit", 0, 1000);
+    auto limit = get("suppression.soft_bounce_limit", t.suppression.soft_bounce_limit, 0, 1000);
     if (!limit) return util::Unexpected(std::move(limit).error());
-    auto window = get("suppression.soft_bounce_window_sends", 1, 1000);
+    auto window = get("suppression.soft_bounce_window_sends", t.suppression.soft_bounce_window_sends, 1, 1000);
     if (!window) return util::Unexpected(std::move(window).error());
-    auto expiry = get("suppression.soft_bounce_expiry_days", 1, 36500);
+    auto expiry = get("suppression.soft_bounce_expiry_days", t.suppression.soft_bounce_expiry_days, 1, 36500);
     if (!expiry) return util::Unexpected(std::move(expiry).error());
     o.soft_bounce = {*limit, *window, *expiry};
-    auto concurrency = get("sending.bulk_concurrency", 1, 16);
+    auto concurrency = get("sending.bulk_concurrency", t.sending.bulk_concurrency, 1, 16);
     if (!concurrency) return util::Unexpected(std::move(concurrency).error());
     o.bulk_concurrency = *concurrency;
     return o;
@@ -57,7 +57,7 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, 
 }
 
 util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, const config::Config& c) {
-    const std::string& topic = c.text("sns.events_topic_arn");
+    const std::string& topic = c.typed().sns.events_topic_arn;
     if (topic.empty()) {
         return util::fail(util::ErrorKind::config,
                           "sending.sandbox_events needs sns.events_topic_arn (the topic `mailtrack setup` created)");
@@ -68,7 +68,7 @@ util::Result<void> enable_sandbox_events(Sending& sending, AwsServices& aws, con
     sender::SandboxOptions options;
     options.region = where->first;
     options.account_id = where->second;
-    options.engagement = c.boolean("sending.sandbox_engagement");
+    options.engagement = c.typed().sending.sandbox_engagement;
     sending.sandbox = std::make_unique<sender::SandboxEventPublisher>(*aws.sns, topic, std::move(options));
     sending.sender->set_observer(sending.sandbox.get());
     return {};

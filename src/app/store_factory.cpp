@@ -15,7 +15,7 @@ namespace {
 // zstd clamps a level outside its range without a word (99 would silently become 22, a level
 // that compresses at a few MB/s), so a typo is refused here instead.
 util::Result<int> archive_zstd_level(const config::Config& config) {
-    const std::int64_t level = config.integer("store.archive_zstd_level");
+    const std::int64_t level = config.typed().store.archive_zstd_level;
     if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
         return util::fail(util::ErrorKind::config,
                           "store.archive_zstd_level must be " + std::to_string(ZSTD_minCLevel()) + ".." +
@@ -26,11 +26,11 @@ util::Result<int> archive_zstd_level(const config::Config& config) {
 
 util::Result<store::SqliteOptions> sqlite_options(const config::Config& config) {
     store::SqliteOptions options;
-    options.path = config.text("store.sqlite_path");
-    options.busy_timeout_ms = static_cast<int>(config.integer("store.sqlite_busy_timeout_ms"));
+    options.path = config.typed().store.sqlite_path;
+    options.busy_timeout_ms = static_cast<int>(config.typed().store.sqlite_busy_timeout_ms);
     MAILTRACK_TRY_ASSIGN(options.archive_zstd_level, archive_zstd_level(config));
-    options.cache_kib = static_cast<int>(config.integer("store.sqlite_cache_kib"));
-    const std::string& sync = config.text("store.sqlite_synchronous");
+    options.cache_kib = static_cast<int>(config.typed().store.sqlite_cache_kib);
+    const std::string& sync = config.typed().store.sqlite_synchronous;
     if (sync == "full") {
         options.synchronous = store::SqliteSync::full;
     } else if (sync == "normal") {
@@ -42,7 +42,7 @@ util::Result<store::SqliteOptions> sqlite_options(const config::Config& config) 
 }
 
 util::Result<store::MysqlOptions> mysql_options(const config::Config& config, const aws::Environment& env) {
-    const std::string& url = config.text("store.mysql_url");
+    const std::string& url = config.typed().store.mysql_url;
     if (url.empty()) {
         return util::fail(util::ErrorKind::config,
                           "store.mysql_url is required with store.backend = \"mysql\" "
@@ -50,11 +50,11 @@ util::Result<store::MysqlOptions> mysql_options(const config::Config& config, co
     }
     MAILTRACK_TRY_ASSIGN(store::MysqlOptions options, store::parse_mysql_url(url));
     MAILTRACK_TRY_ASSIGN(options.archive_zstd_level, archive_zstd_level(config));
-    options.create_database = config.boolean("store.mysql_create_database");
+    options.create_database = config.typed().store.mysql_create_database;
 
     // Secrets Manager is only reached when the secret is the source in use.
     const SecretSources sources{"the MySQL password", "MAILTRACK_MYSQL_PASSWORD",
-                                config.text("store.mysql_password_file"), config.text("store.mysql_secret_arn")};
+                                config.typed().store.mysql_password_file, config.typed().store.mysql_secret_arn};
     MAILTRACK_TRY_ASSIGN(auto secret, resolve_secret(sources, env, secrets_manager_fetcher(config, env)));
     if (secret) {
         options.password = std::move(secret->password);
@@ -86,7 +86,7 @@ const char* location_setting(const store::StoreTarget& target) {
 }  // namespace
 
 util::Result<store::StoreTarget> store_target(const config::Config& config, const aws::Environment& env) {
-    const std::string& backend = config.text("store.backend");
+    const std::string& backend = config.typed().store.backend;
     if (backend == "sqlite") {
         MAILTRACK_TRY_ASSIGN(store::SqliteOptions options, sqlite_options(config));
         return store::StoreTarget(std::move(options));
@@ -116,13 +116,13 @@ util::Result<std::unique_ptr<store::Store>> open_store(const config::Config& con
 }
 
 std::string store_description(const config::Config& config) {
-    if (config.text("store.backend") == "mysql") {
-        const std::string& url = config.text("store.mysql_url");
+    if (config.typed().store.backend == "mysql") {
+        const std::string& url = config.typed().store.mysql_url;
         auto options = store::parse_mysql_url(url);
         return options ? store::describe(store::StoreTarget(std::move(*options))) : "the MySQL database at " + url;
     }
     store::SqliteOptions options;
-    options.path = config.text("store.sqlite_path");
+    options.path = config.typed().store.sqlite_path;
     return store::describe(store::StoreTarget(std::move(options)));
 }
 

@@ -317,6 +317,7 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
         if (!next) return next;
         c = std::move(*next);
     }
+    c.m_typed = c.typed_from_values();
     return c;
 }
 
@@ -330,6 +331,7 @@ util::Result<Config> Config::with(std::string_view key, std::string_view value) 
     if (!checked) return util::Unexpected(std::move(checked).error());
     Config c = *this;
     c.m_values[std::string(key)] = Value{std::move(*checked), Source::flag};
+    c.m_typed = c.typed_from_values();
     return c;
 }
 

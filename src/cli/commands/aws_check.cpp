@@ -51,7 +51,7 @@ int cmd_aws_check(const GlobalOptions& g) {
         checks.push_back({{"check", name}, {"ok", ok}, {"what", what}, {"detail", detail}});
     };
     if (creds) {
-        const auto queues = c.list("worker.queue_urls");
+        const auto queues = c.typed().worker.queue_urls;
         if (queues.empty()) verdict("sqs", "GetQueueAttributes", false, "worker.queue_urls is not set");
         for (const auto& queue : queues) {
             auto a = s->sqs->get_queue_attributes(queue, {"ApproximateNumberOfMessages", "QueueArn"});
@@ -64,8 +64,8 @@ int cmd_aws_check(const GlobalOptions& g) {
                                    acct->sent_last_24_hours, acct->max_24_hour_send,
                                    acct->sending_enabled ? "enabled" : "DISABLED")
                      : acct.error().describe());
-        std::string topic = c.text("sns.events_topic_arn");
-        if (topic.empty()) topic = c.text("sns.alerts_topic_arn");
+        std::string topic = c.typed().sns.events_topic_arn;
+        if (topic.empty()) topic = c.typed().sns.alerts_topic_arn;
         if (topic.empty()) {
             verdict("sns", "GetTopicAttributes", false, "sns.events_topic_arn / sns.alerts_topic_arn not set");
         } else {

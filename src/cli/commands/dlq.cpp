@@ -17,12 +17,12 @@ namespace {
 using nlohmann::json;
 
 int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t limit, bool as_json) {
-    if (dlq_url.empty()) dlq_url = c.text("worker.dlq_url");
+    if (dlq_url.empty()) dlq_url = c.typed().worker.dlq_url;
     if (dlq_url.empty()) throw CommandError{"no dead-letter queue: pass --queue-url or set worker.dlq_url"};
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
     auto letters = app::inspect_dead_letters(*(*aws)->sqs, dlq_url, limit,
-                                             static_cast<std::size_t>(c.integer("ingest.max_document_bytes")));
+                                             static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!letters) throw CommandError{letters.error().describe()};
     if (as_json) {
         json out = json::array();
@@ -53,9 +53,9 @@ int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t li
 
 int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string queue_url, std::size_t limit,
                     bool as_json) {
-    if (dlq_url.empty()) dlq_url = c.text("worker.dlq_url");
+    if (dlq_url.empty()) dlq_url = c.typed().worker.dlq_url;
     if (queue_url.empty()) {
-        const auto urls = c.list("worker.queue_urls");
+        const auto urls = c.typed().worker.queue_urls;
         if (!urls.empty()) queue_url = urls.front();
     }
     if (dlq_url.empty() || queue_url.empty()) {
@@ -73,7 +73,7 @@ int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string qu
 }
 
 int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limit, bool as_json) {
-    if (dlq_url.empty()) dlq_url = c.text("worker.dlq_url");
+    if (dlq_url.empty()) dlq_url = c.typed().worker.dlq_url;
     if (dlq_url.empty())
         throw CommandError{"redrive --apply needs the dead-letter queue (worker.dlq_url or --queue-url)"};
     auto store = app::open_store(c);
@@ -81,7 +81,7 @@ int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limi
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
     auto r = app::apply_dead_letters(*(*aws)->sqs, dlq_url, **store, limit,
-                                     static_cast<std::size_t>(c.integer("ingest.max_document_bytes")));
+                                     static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!r) throw CommandError{r.error().describe()};
     if (as_json) {
         json failing = json::array();

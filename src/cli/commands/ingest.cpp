@@ -25,8 +25,8 @@ json report_json(const app::IngestReport& rep) {
 int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
     const auto c = load_config(g);
     auto store = open_store(c);
-    app::Ingestor ingestor(*store, static_cast<std::size_t>(c.integer("ingest.batch_size")),
-                           static_cast<std::size_t>(c.integer("ingest.max_document_bytes")));
+    app::Ingestor ingestor(*store, static_cast<std::size_t>(c.typed().ingest.batch_size),
+                           static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     const std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     for (const auto& path : sources) {
         const std::string text = read_input(path);

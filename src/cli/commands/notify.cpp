@@ -17,7 +17,7 @@ struct NotifyArgs {
 
 int cmd_notify(const GlobalOptions& g, std::string topic, const std::string& subject, const std::string& message) {
     const auto c = load_config(g);
-    if (topic.empty()) topic = c.text("sns.alerts_topic_arn");
+    if (topic.empty()) topic = c.typed().sns.alerts_topic_arn;
     if (topic.empty()) throw CommandError{"notify: no --topic-arn and sns.alerts_topic_arn is not set"};
     auto s = open_aws(c);
     auto r = s->sns->publish({topic, message, subject, "", {}, "", ""});

@@ -29,7 +29,7 @@ struct SendOptions {
 // The request the flags describe (bodies and attachments read from their files).
 sender::SendRequest request_of(const SendOptions& o, const config::Config& c) {
     sender::SendRequest r;
-    r.from = o.from.empty() ? c.text("ses.from") : o.from;
+    r.from = o.from.empty() ? c.typed().ses.from : o.from;
     if (r.from.empty()) throw CommandError{"send: no --from and ses.from is not set", k_exit_partial};
     r.to = o.to;
     r.cc = o.cc;
@@ -55,7 +55,7 @@ sender::SendRequest request_of(const SendOptions& o, const config::Config& c) {
     if (!r.template_data.empty() && !json::accept(r.template_data)) {
         throw CommandError{"--template-data is not valid JSON", k_exit_partial};
     }
-    r.configuration_set = o.configuration_set.empty() ? c.text("ses.configuration_set") : o.configuration_set;
+    r.configuration_set = o.configuration_set.empty() ? c.typed().ses.configuration_set : o.configuration_set;
     r.list_contact_list = o.list_contact_list;
     r.list_topic = o.list_topic;
     r.idempotency_key = o.idempotency_key;

@@ -65,10 +65,10 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
     const GlobalOptions g = with_sandbox_flags(given, o.sandbox);
     const auto c = load_config(g);
     sender::BulkRequest r;
-    r.from = o.from.empty() ? c.text("ses.from") : o.from;
+    r.from = o.from.empty() ? c.typed().ses.from : o.from;
     if (r.from.empty()) throw CommandError{"send-bulk: no --from and ses.from is not set", k_exit_partial};
     r.template_name = o.template_name;
-    r.configuration_set = o.configuration_set.empty() ? c.text("ses.configuration_set") : o.configuration_set;
+    r.configuration_set = o.configuration_set.empty() ? c.typed().ses.configuration_set : o.configuration_set;
     for (const auto& t : o.tags) r.tags.push_back(split_pair(t, '=', "--tag"));
     r.force = o.force;
     const std::string text = read_input(o.recipients);

@@ -30,7 +30,7 @@ app::Sending open_sending(const config::Config& c, store::Store& store, app::Aws
     auto options = app::sender_options(c);
     if (!options) throw CommandError{options.error().describe(), k_exit_partial};
     auto sending = app::make_sending(store, aws, seed, *options, redis_settings(c));
-    if (c.boolean("sending.sandbox_events")) {
+    if (c.typed().sending.sandbox_events) {
         if (auto r = app::enable_sandbox_events(sending, aws, c); !r)
             throw CommandError{r.error().describe(), k_exit_partial};
     }

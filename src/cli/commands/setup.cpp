@@ -57,8 +57,8 @@ void register_setup(const CommandLine& line) {
     setup->callback([line, spec] {
         line.action = [line, spec] {
             const auto c = load_config(line.global);
-            spec->max_receive_count = static_cast<int>(c.integer("worker.max_receive_count"));
-            spec->visibility_timeout_s = static_cast<int>(c.integer("worker.visibility_timeout_s"));
+            spec->max_receive_count = static_cast<int>(c.typed().worker.max_receive_count);
+            spec->visibility_timeout_s = static_cast<int>(c.typed().worker.visibility_timeout_s);
             return cmd_setup(c, *spec, line.global.json);
         };
     });

@@ -61,7 +61,7 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     auto options = app::worker_options(c);
     if (!options) throw CommandError{options.error().describe()};
     if (options->queue_urls.empty()) throw CommandError{"worker.queue_urls is empty: run `mailtrack setup` or set it"};
-    if (stats_interval_s < 0) stats_interval_s = c.integer("worker.stats_interval_s");
+    if (stats_interval_s < 0) stats_interval_s = c.typed().worker.stats_interval_s;
 
     // Every poller thread would otherwise get its own malloc arena (up to 8 per core), each
     // keeping freed memory: two arenas bound the worker's resident memory at no measurable cost.

@@ -93,6 +93,30 @@ TEST(Config, ListsFromFlagsAndEnvironmentAreCommaSeparatedOrTomlArrays) {
     }
 }
 
+// Every setting reaches its typed member: changing any one of them changes Config::typed().
+TEST(Config, TypedSettingsCarryEverySetting) {
+    auto defaults = Config::load(std::nullopt, {}, {});
+    ASSERT_TRUE(defaults) << defaults.error().describe();
+    EXPECT_EQ(defaults->typed().store.sqlite_path, "mailtrack.db");
+    EXPECT_EQ(defaults->typed().worker.max_receive_count, 5);
+    EXPECT_TRUE(defaults->typed().worker.heartbeat);
+    for (const SettingSpec& spec : settings()) {
+        std::string value;
+        switch (spec.type) {
+            case SettingType::string: value = std::string(spec.default_value) + "x"; break;
+            case SettingType::integer: value = std::to_string(std::stoll(std::string(spec.default_value)) + 1); break;
+            case SettingType::boolean: value = spec.default_value == "true" ? "false" : "true"; break;
+            case SettingType::string_list: value = "a,b"; break;
+        }
+        auto changed = defaults->with(spec.key, value);
+        ASSERT_TRUE(changed) << spec.key << ": " << changed.error().describe();
+        EXPECT_NE(changed->typed(), defaults->typed()) << spec.key << " is not in config::Settings";
+    }
+    auto list = defaults->with("worker.queue_urls", "http://q/1, http://q/2");
+    ASSERT_TRUE(list);
+    EXPECT_EQ(list->typed().worker.queue_urls, (std::vector<std::string>{"http://q/1", "http://q/2"}));
+}
+
 TEST(Config, EnvironmentNames) {
     EXPECT_EQ(env_name("store.sqlite_path"), "MAILTRACK_STORE_SQLITE_PATH");
 }

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "mailtrack/config/settings.hpp"
 #include "mailtrack/util/error.hpp"
 
 namespace mailtrack::config {
@@ -48,7 +49,11 @@ public:
                                      const std::vector<std::pair<std::string, std::string>>& environment,
                                      const std::vector<std::string>& overrides);
 
-    // Accessors for known keys; asking for an unknown key is a programming error.
+    // Every setting, typed (settings.hpp): what the composition root and commands read.
+    const Settings& typed() const { return m_typed; }
+
+    // Accessors for known keys; asking for an unknown key is a programming error. For config
+    // itself, `config show` and tests: everything else reads typed().
     const std::string& text(std::string_view key) const;
     std::int64_t integer(std::string_view key) const;
     bool boolean(std::string_view key) const;
@@ -64,7 +69,10 @@ public:
     std::string show_json() const;
 
 private:
+    Settings typed_from_values() const;  // typed_settings.cpp
+
     std::map<std::string, Value, std::less<>> m_values;
+    Settings m_typed;
 };
 
 // Masks a secret for display: "" stays "", anything else becomes "********"; URL passwords
