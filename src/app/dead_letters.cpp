@@ -85,10 +85,9 @@ util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std:
                                                  const std::string& queue_url, std::size_t limit) {
     RedriveReport report;
     while (report.moved < limit) {
-        auto batch = receive_batch(sqs, dlq_url, 60);
-        if (!batch) return util::Unexpected(std::move(batch).error());
-        if (batch->empty()) break;
-        for (const auto& m : *batch) {
+        MAILTRACK_TRY_ASSIGN(auto batch, receive_batch(sqs, dlq_url, 60));
+        if (batch.empty()) break;
+        for (const auto& m : batch) {
             if (report.moved >= limit) break;  // the rest reappear after the short visibility timeout
             aws::SendMessageRequest send;
             send.queue_url = queue_url;

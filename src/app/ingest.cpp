@@ -34,11 +34,11 @@ util::Result<void> Ingestor::add_input(std::string_view input, std::string_view 
 
 util::Result<void> Ingestor::flush() {
     if (m_pending_count == 0) return {};
-    auto applied = m_store.apply(std::span<const core::SesEvent>(m_pending.data(), m_pending_count));
-    if (!applied) return util::Unexpected(std::move(applied).error());
-    m_report.applied += applied->applied;
-    m_report.duplicates += applied->duplicates;
-    m_report.unknown += applied->unknown;
+    MAILTRACK_TRY_ASSIGN(auto applied,
+                         m_store.apply(std::span<const core::SesEvent>(m_pending.data(), m_pending_count)));
+    m_report.applied += applied.applied;
+    m_report.duplicates += applied.duplicates;
+    m_report.unknown += applied.unknown;
     ++m_report.batches;
     m_pending_count = 0;
     return {};

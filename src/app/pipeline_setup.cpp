@@ -27,10 +27,9 @@ util::Result<void> step_void(const char* what, aws::Result<void> r) {
 }
 
 util::Result<std::string> queue_arn(aws::SqsClient& sqs, const std::string& url) {
-    auto attrs = step("GetQueueAttributes", sqs.get_queue_attributes(url, {"QueueArn"}));
-    if (!attrs) return util::Unexpected(std::move(attrs).error());
-    const auto it = attrs->find("QueueArn");
-    if (it == attrs->end() || it->second.empty()) {
+    MAILTRACK_TRY_ASSIGN(auto attrs, step("GetQueueAttributes", sqs.get_queue_attributes(url, {"QueueArn"})));
+    const auto it = attrs.find("QueueArn");
+    if (it == attrs.end() || it->second.empty()) {
         return util::fail(util::ErrorKind::internal, "GetQueueAttributes: no QueueArn for " + url);
     }
     return it->second;
@@ -54,29 +53,24 @@ util::Result<Pipeline> set_up_pipeline(aws::SqsClient& sqs, aws::SnsClient& sns,
     Pipeline p;
     p.raw_delivery = spec.raw_delivery;
 
-    auto topic = step("CreateTopic", sns.create_topic(spec.topic_name));
-    if (!topic) return util::Unexpected(std::move(topic).error());
-    p.topic_arn = std::move(*topic);
+    MAILTRACK_TRY_ASSIGN(auto topic, step("CreateTopic", sns.create_topic(spec.topic_name)));
+    p.topic_arn = std::move(topic);
 
-    auto dlq = step("CreateQueue (dead-letter queue)", sqs.create_queue(spec.dlq_name));
-    if (!dlq) return util::Unexpected(std::move(dlq).error());
-    p.dlq_url = std::move(*dlq);
+    MAILTRACK_TRY_ASSIGN(auto dlq, step("CreateQueue (dead-letter queue)", sqs.create_queue(spec.dlq_name)));
+    p.dlq_url = std::move(dlq);
     if (auto r = step_void(
             "SetQueueAttributes (dead-letter queue)",
             sqs.set_queue_attributes(p.dlq_url, {{"MessageRetentionPeriod", std::to_string(spec.dlq_retention_s)}}));
         !r) {
         return util::Unexpected(std::move(r).error());
     }
-    auto dlq_arn = queue_arn(sqs, p.dlq_url);
-    if (!dlq_arn) return util::Unexpected(std::move(dlq_arn).error());
-    p.dlq_arn = std::move(*dlq_arn);
+    MAILTRACK_TRY_ASSIGN(auto dlq_arn, queue_arn(sqs, p.dlq_url));
+    p.dlq_arn = std::move(dlq_arn);
 
-    auto queue = step("CreateQueue", sqs.create_queue(spec.queue_name));
-    if (!queue) return util::Unexpected(std::move(queue).error());
-    p.queue_url = std::move(*queue);
-    auto arn = queue_arn(sqs, p.queue_url);
-    if (!arn) return util::Unexpected(std::move(arn).error());
-    p.queue_arn = std::move(*arn);
+    MAILTRACK_TRY_ASSIGN(auto queue, step("CreateQueue", sqs.create_queue(spec.queue_name)));
+    p.queue_url = std::move(queue);
+    MAILTRACK_TRY_ASSIGN(auto arn, queue_arn(sqs, p.queue_url));
+    p.queue_arn = std::move(arn);
 
     const json redrive = {{"deadLetterTargetArn", p.dlq_arn},
                           {"maxReceiveCount", std::to_string(spec.max_receive_count)}};

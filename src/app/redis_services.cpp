@@ -45,44 +45,42 @@ util::Result<std::int64_t> positive(std::string_view key, std::int64_t v, std::i
 util::Result<std::optional<RedisSettings>> redis_settings(const config::Config& c, const aws::Environment& env) {
     const std::string& url = c.typed().redis.url;
     if (url.empty()) return std::optional<RedisSettings>{};
-    auto endpoint = redis::parse_url(url);
-    if (!endpoint) return util::Unexpected(std::move(endpoint).error());
+    MAILTRACK_TRY_ASSIGN(auto endpoint, redis::parse_url(url));
     RedisSettings s;
-    s.client.endpoint = std::move(*endpoint);
+    s.client.endpoint = std::move(endpoint);
 
     // The AUTH password (token): environment, then file, then Secrets Manager (a plain-string
     // secret, or JSON with "password" and optionally "username" for an ACL user).
-    auto secret = resolve_secret(
-        SecretSources{"the Redis password (MAILTRACK_REDIS_PASSWORD, redis.password_file or redis.auth_secret_arn)",
-                      "MAILTRACK_REDIS_PASSWORD", c.typed().redis.password_file, c.typed().redis.auth_secret_arn},
-        env, secrets_manager_fetcher(c, env));
-    if (!secret) return util::Unexpected(std::move(secret).error());
-    if (*secret) {
-        s.client.endpoint.password = std::move((*secret)->password);
-        if (s.client.endpoint.user.empty()) s.client.endpoint.user = std::move((*secret)->username);
+    MAILTRACK_TRY_ASSIGN(
+        auto secret,
+        resolve_secret(
+            SecretSources{"the Redis password (MAILTRACK_REDIS_PASSWORD, redis.password_file or redis.auth_secret_arn)",
+                          "MAILTRACK_REDIS_PASSWORD", c.typed().redis.password_file, c.typed().redis.auth_secret_arn},
+            env, secrets_manager_fetcher(c, env)));
+    if (secret) {
+        s.client.endpoint.password = std::move((secret)->password);
+        if (s.client.endpoint.user.empty()) s.client.endpoint.user = std::move((secret)->username);
     }
 
-    auto connect = positive("redis.connect_timeout_ms", c.typed().redis.connect_timeout_ms, 60'000);
-    if (!connect) return util::Unexpected(std::move(connect).error());
-    auto command = positive("redis.command_timeout_ms", c.typed().redis.command_timeout_ms, 60'000);
-    if (!command) return util::Unexpected(std::move(command).error());
-    auto reconnect = positive("redis.reconnect_interval_ms", c.typed().redis.reconnect_interval_ms, 600'000);
-    if (!reconnect) return util::Unexpected(std::move(reconnect).error());
-    auto instances = positive("redis.fallback_instances", c.typed().redis.fallback_instances, 10'000);
-    if (!instances) return util::Unexpected(std::move(instances).error());
-    auto burst = positive("redis.send_burst", c.typed().redis.send_burst, 10'000);
-    if (!burst) return util::Unexpected(std::move(burst).error());
-    auto cache_ttl = positive("redis.cache_ttl_s", c.typed().redis.cache_ttl_s, 30 * 86'400);
-    if (!cache_ttl) return util::Unexpected(std::move(cache_ttl).error());
-    auto idem_ttl = positive("redis.idempotency_ttl_s", c.typed().redis.idempotency_ttl_s, 365 * 86'400);
-    if (!idem_ttl) return util::Unexpected(std::move(idem_ttl).error());
-    s.client.connect_timeout = std::chrono::milliseconds(*connect);
-    s.client.command_timeout = std::chrono::milliseconds(*command);
-    s.client.reconnect_interval = std::chrono::milliseconds(*reconnect);
-    s.fallback_instances = static_cast<int>(*instances);
-    s.send_burst = static_cast<int>(*burst);
-    s.cache_ttl = std::chrono::seconds(*cache_ttl);
-    s.idempotency_ttl = std::chrono::seconds(*idem_ttl);
+    MAILTRACK_TRY_ASSIGN(auto connect,
+                         positive("redis.connect_timeout_ms", c.typed().redis.connect_timeout_ms, 60'000));
+    MAILTRACK_TRY_ASSIGN(auto command,
+                         positive("redis.command_timeout_ms", c.typed().redis.command_timeout_ms, 60'000));
+    MAILTRACK_TRY_ASSIGN(auto reconnect,
+                         positive("redis.reconnect_interval_ms", c.typed().redis.reconnect_interval_ms, 600'000));
+    MAILTRACK_TRY_ASSIGN(auto instances,
+                         positive("redis.fallback_instances", c.typed().redis.fallback_instances, 10'000));
+    MAILTRACK_TRY_ASSIGN(auto burst, positive("redis.send_burst", c.typed().redis.send_burst, 10'000));
+    MAILTRACK_TRY_ASSIGN(auto cache_ttl, positive("redis.cache_ttl_s", c.typed().redis.cache_ttl_s, 30 * 86'400));
+    MAILTRACK_TRY_ASSIGN(auto idem_ttl,
+                         positive("redis.idempotency_ttl_s", c.typed().redis.idempotency_ttl_s, 365 * 86'400));
+    s.client.connect_timeout = std::chrono::milliseconds(connect);
+    s.client.command_timeout = std::chrono::milliseconds(command);
+    s.client.reconnect_interval = std::chrono::milliseconds(reconnect);
+    s.fallback_instances = static_cast<int>(instances);
+    s.send_burst = static_cast<int>(burst);
+    s.cache_ttl = std::chrono::seconds(cache_ttl);
+    s.idempotency_ttl = std::chrono::seconds(idem_ttl);
     s.key_prefix = c.typed().redis.key_prefix;
     s.client.tls_ca_file = c.typed().redis.tls_ca_file;
     return std::optional<RedisSettings>(std::move(s));
@@ -145,12 +143,11 @@ util::Result<std::int64_t> RedisRateLimiter::ask_redis() {
         return m_client->command(head);
     };
     if (m_sha.empty()) {
-        auto loaded = m_client->command({"SCRIPT", "LOAD", std::string(k_gcra_script)});
-        if (!loaded) return util::Unexpected(std::move(loaded).error());
-        if (loaded->is_error() || loaded->type != redis::Reply::Type::string) {
-            return util::fail(ErrorKind::internal, "redis SCRIPT LOAD: " + loaded->text);
+        MAILTRACK_TRY_ASSIGN(auto loaded, m_client->command({"SCRIPT", "LOAD", std::string(k_gcra_script)}));
+        if (loaded.is_error() || loaded.type != redis::Reply::Type::string) {
+            return util::fail(ErrorKind::internal, "redis SCRIPT LOAD: " + loaded.text);
         }
-        m_sha = loaded->text;
+        m_sha = loaded.text;
     }
     auto r = with({"EVALSHA", m_sha, "1"});
     if (r && r->is_error() && r->error_code() == "NOSCRIPT") {

@@ -361,12 +361,11 @@ util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<
                                                                 const config::Config& c, const aws::Environment& env,
                                                                 const util::Clock& clock,
                                                                 util::MetricsRegistry* metrics) {
-    auto settings = redis_settings(c, env);
-    if (!settings) return util::Unexpected(std::move(settings).error());
-    if (!*settings) return inner;
-    auto client = std::make_unique<redis::Client>((*settings)->client, clock);
+    MAILTRACK_TRY_ASSIGN(auto settings, redis_settings(c, env));
+    if (!settings) return inner;
+    auto client = std::make_unique<redis::Client>((settings)->client, clock);
     return std::unique_ptr<store::Store>(
-        std::make_unique<RedisSharedStore>(std::move(inner), std::move(client), **settings, clock, metrics));
+        std::make_unique<RedisSharedStore>(std::move(inner), std::move(client), *settings, clock, metrics));
 }
 
 }  // namespace mailtrack::app

@@ -63,9 +63,8 @@ SecretFetcher secrets_manager_fetcher(const config::Config& config, const aws::E
     auto aws = std::make_shared<std::unique_ptr<AwsServices>>();
     return [&config, &env, aws](const std::string& id) -> util::Result<std::string> {
         if (!*aws) {
-            auto s = make_aws_services(config, env);
-            if (!s) return util::Unexpected(std::move(s).error());
-            *aws = std::move(*s);
+            MAILTRACK_TRY_ASSIGN(auto s, make_aws_services(config, env));
+            *aws = std::move(s);
         }
         auto v = (*aws)->secrets->get_secret_value(id);
         if (!v) {

@@ -12,16 +12,14 @@ util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
         }
         return static_cast<int>(v);
     };
-    auto limit = get("suppression.soft_bounce_limit", t.suppression.soft_bounce_limit, 0, 1000);
-    if (!limit) return util::Unexpected(std::move(limit).error());
-    auto window = get("suppression.soft_bounce_window_sends", t.suppression.soft_bounce_window_sends, 1, 1000);
-    if (!window) return util::Unexpected(std::move(window).error());
-    auto expiry = get("suppression.soft_bounce_expiry_days", t.suppression.soft_bounce_expiry_days, 1, 36500);
-    if (!expiry) return util::Unexpected(std::move(expiry).error());
-    o.soft_bounce = {*limit, *window, *expiry};
-    auto concurrency = get("sending.bulk_concurrency", t.sending.bulk_concurrency, 1, 16);
-    if (!concurrency) return util::Unexpected(std::move(concurrency).error());
-    o.bulk_concurrency = *concurrency;
+    MAILTRACK_TRY_ASSIGN(auto limit, get("suppression.soft_bounce_limit", t.suppression.soft_bounce_limit, 0, 1000));
+    MAILTRACK_TRY_ASSIGN(auto window,
+                         get("suppression.soft_bounce_window_sends", t.suppression.soft_bounce_window_sends, 1, 1000));
+    MAILTRACK_TRY_ASSIGN(auto expiry,
+                         get("suppression.soft_bounce_expiry_days", t.suppression.soft_bounce_expiry_days, 1, 36500));
+    o.soft_bounce = {limit, window, expiry};
+    MAILTRACK_TRY_ASSIGN(auto concurrency, get("sending.bulk_concurrency", t.sending.bulk_concurrency, 1, 16));
+    o.bulk_concurrency = concurrency;
     return o;
 }
 

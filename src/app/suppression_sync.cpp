@@ -11,11 +11,10 @@ util::Result<SuppressionSyncReport> sync_suppressions(store::Store& store, aws::
     const util::UnixMillis now = clock.now_millis();
     auto remote = ses.list_all_suppressed_destinations({});
     if (!remote) return util::Unexpected(aws::to_util_error(remote.error()));
-    auto local = store.suppressions();
-    if (!local) return util::Unexpected(std::move(local).error());
+    MAILTRACK_TRY_ASSIGN(auto local, store.suppressions());
 
     std::map<std::string, const core::Suppression*, std::less<>> ours;
-    for (const auto& s : *local) {
+    for (const auto& s : local) {
         if (!s.expires_at || *s.expires_at > now) ours[s.address] = &s;
     }
     std::map<std::string, const aws::SuppressedDestination*, std::less<>> theirs;

@@ -48,7 +48,7 @@ util::Result<worker::WorkerOptions> worker_options(const config::Config& c) {
     o.queue_backoff_max = milliseconds(c.typed().worker.queue_backoff_max_ms);
     o.stop_timeout = seconds(c.typed().worker.stop_timeout_s);
     o.max_document_bytes = static_cast<std::size_t>(c.typed().ingest.max_document_bytes);
-    if (auto ok = worker::validate(o); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(worker::validate(o));
     return o;
 }
 

@@ -88,12 +88,11 @@ Result<HttpResponse> AwsClient::send(const Call& call) {
     int last_cost = 0;
     bool refreshed_credentials = false;
     while (true) {
-        auto creds = m_context.credentials.credentials();
-        if (!creds) return util::Unexpected(std::move(creds).error());
+        MAILTRACK_TRY_ASSIGN(auto creds, m_context.credentials.credentials());
 
         SignableRequest signable{call.method, call.path, call.query, call.headers, call.body};
         signable.headers.push_back({"Host", m_authority});
-        sign(signable, *creds, {m_endpoint.region, m_endpoint.signing_name}, m_context.clock.now_millis());
+        sign(signable, creds, {m_endpoint.region, m_endpoint.signing_name}, m_context.clock.now_millis());
 
         HttpRequest request;
         request.method = call.method;

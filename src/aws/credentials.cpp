@@ -246,7 +246,7 @@ Result<void> ImdsProvider::refresh_token() {
 Result<std::string> ImdsProvider::get(const std::string& path) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!m_v1 && (m_token.empty() || m_clock.now_millis() >= m_token_expires)) {
-            if (auto t = refresh_token(); !t) return util::Unexpected(std::move(t).error());
+            MAILTRACK_TRY(refresh_token());
         }
         HttpRequest req{"GET", m_options.endpoint + path, {}, "", m_options.timeout};
         if (!m_v1) req.headers.push_back({"X-aws-ec2-metadata-token", m_token});
@@ -277,9 +277,8 @@ Result<Credentials> ImdsProvider::credentials() {
     }
     const std::string role = trim(std::string_view(*roles).substr(0, roles->find('\n')));
     if (role.empty()) return not_found("instance metadata: no IAM role attached");
-    auto body = get("/latest/meta-data/iam/security-credentials/" + role);
-    if (!body) return util::Unexpected(std::move(body).error());
-    return parse_credentials_json(*body, "instance metadata (role " + role + (m_v1 ? ", IMDSv1)" : ")"));
+    MAILTRACK_TRY_ASSIGN(auto body, get("/latest/meta-data/iam/security-credentials/" + role));
+    return parse_credentials_json(body, "instance metadata (role " + role + (m_v1 ? ", IMDSv1)" : ")"));
 }
 
 Result<Credentials> ChainProvider::credentials() {

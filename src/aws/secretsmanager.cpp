@@ -15,12 +15,10 @@ Result<SecretValue> SecretsManagerClient::get_secret_value(const std::string& se
     c.headers = {{"Content-Type", "application/x-amz-json-1.1"}, {"X-Amz-Target", "secretsmanager.GetSecretValue"}};
     c.body = json{{"SecretId", secret_id}}.dump();
     c.parse_error = parse_json_error;
-    auto r = m_client.send(c);
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto j = detail::parse_json_body(r->body, "GetSecretValue");
-    if (!j) return util::Unexpected(std::move(j).error());
-    SecretValue v{str(*j, "ARN"), str(*j, "Name"), str(*j, "VersionId"), str(*j, "SecretString"), false};
-    v.binary = v.secret_string.empty() && j->contains("SecretBinary");
+    MAILTRACK_TRY_ASSIGN(auto r, m_client.send(c));
+    MAILTRACK_TRY_ASSIGN(auto j, detail::parse_json_body(r.body, "GetSecretValue"));
+    SecretValue v{str(j, "ARN"), str(j, "Name"), str(j, "VersionId"), str(j, "SecretString"), false};
+    v.binary = v.secret_string.empty() && j.contains("SecretBinary");
     return v;
 }
 

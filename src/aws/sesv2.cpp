@@ -102,17 +102,14 @@ Result<std::string> SesV2Client::call(std::string method, std::string path, std:
     if (!body.empty()) c.headers.push_back({"Content-Type", "application/json"});
     c.body = std::move(body);
     c.parse_error = parse_rest_json_error;
-    auto r = m_client.send(c);
-    if (!r) return util::Unexpected(std::move(r).error());
-    return std::move(r->body);
+    MAILTRACK_TRY_ASSIGN(auto r, m_client.send(c));
+    return std::move(r.body);
 }
 
 Result<std::string> SesV2Client::send_email(const SendEmailRequest& request) {
-    auto r = call("POST", "/v2/email/outbound-emails", "", send_email_body(request), false);
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto j = detail::parse_json_body(*r, "SendEmail");
-    if (!j) return util::Unexpected(std::move(j).error());
-    std::string id = str(*j, "MessageId");
+    MAILTRACK_TRY_ASSIGN(auto r, call("POST", "/v2/email/outbound-emails", "", send_email_body(request), false));
+    MAILTRACK_TRY_ASSIGN(auto j, detail::parse_json_body(r, "SendEmail"));
+    std::string id = str(j, "MessageId");
     if (id.empty()) return fail(ErrorKind::parse, "SendEmail: response has no MessageId");
     return id;
 }
@@ -137,54 +134,47 @@ Result<std::vector<BulkEmailResult>> SesV2Client::send_bulk_email(const SendBulk
     if (!r.reply_to.empty()) j["ReplyToAddresses"] = r.reply_to;
     if (!r.default_tags.empty()) j["DefaultEmailTags"] = tags_json(r.default_tags);
     if (!r.configuration_set.empty()) j["ConfigurationSetName"] = r.configuration_set;
-    auto body = call("POST", "/v2/email/outbound-bulk-emails", "", j.dump(), false);
-    if (!body) return util::Unexpected(std::move(body).error());
-    auto p = detail::parse_json_body(*body, "SendBulkEmail");
-    if (!p) return util::Unexpected(std::move(p).error());
+    MAILTRACK_TRY_ASSIGN(auto body, call("POST", "/v2/email/outbound-bulk-emails", "", j.dump(), false));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(body, "SendBulkEmail"));
     std::vector<BulkEmailResult> out;
-    const auto it = p->find("BulkEmailEntryResults");
-    if (it == p->end() || !it->is_array()) return fail(ErrorKind::parse, "SendBulkEmail: no BulkEmailEntryResults");
+    const auto it = p.find("BulkEmailEntryResults");
+    if (it == p.end() || !it->is_array()) return fail(ErrorKind::parse, "SendBulkEmail: no BulkEmailEntryResults");
     for (const auto& x : *it) out.push_back({str(x, "Status"), str(x, "Error"), str(x, "MessageId")});
     return out;
 }
 
 Result<SesAccount> SesV2Client::get_account() {
-    auto body = call("GET", "/v2/email/account", "", "");
-    if (!body) return util::Unexpected(std::move(body).error());
-    auto p = detail::parse_json_body(*body, "GetAccount");
-    if (!p) return util::Unexpected(std::move(p).error());
+    MAILTRACK_TRY_ASSIGN(auto body, call("GET", "/v2/email/account", "", ""));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(body, "GetAccount"));
     SesAccount a;
-    const json q = p->value("SendQuota", json::object());
+    const json q = p.value("SendQuota", json::object());
     a.max_24_hour_send = q.value("Max24HourSend", 0.0);
     a.max_send_rate = q.value("MaxSendRate", 0.0);
     a.sent_last_24_hours = q.value("SentLast24Hours", 0.0);
-    a.sending_enabled = p->value("SendingEnabled", false);
-    a.production_access_enabled = p->value("ProductionAccessEnabled", false);
-    a.enforcement_status = str(*p, "EnforcementStatus");
+    a.sending_enabled = p.value("SendingEnabled", false);
+    a.production_access_enabled = p.value("ProductionAccessEnabled", false);
+    a.enforcement_status = str(p, "EnforcementStatus");
     return a;
 }
 
 Result<void> SesV2Client::put_suppressed_destination(const std::string& email_address, const std::string& reason) {
-    auto r = call("PUT", "/v2/email/suppression/addresses", "",
-                  json{{"EmailAddress", email_address}, {"Reason", reason}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
+    MAILTRACK_TRY(call("PUT", "/v2/email/suppression/addresses", "",
+                       json{{"EmailAddress", email_address}, {"Reason", reason}}.dump()));
     return {};
 }
 
 Result<SuppressedDestination> SesV2Client::get_suppressed_destination(const std::string& email_address) {
-    auto body = call("GET", "/v2/email/suppression/addresses/" + uri_encode(email_address, false), "", "");
-    if (!body) return util::Unexpected(std::move(body).error());
-    auto p = detail::parse_json_body(*body, "GetSuppressedDestination");
-    if (!p) return util::Unexpected(std::move(p).error());
-    const auto it = p->find("SuppressedDestination");
-    if (it == p->end() || !it->is_object())
+    MAILTRACK_TRY_ASSIGN(auto body,
+                         call("GET", "/v2/email/suppression/addresses/" + uri_encode(email_address, false), "", ""));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(body, "GetSuppressedDestination"));
+    const auto it = p.find("SuppressedDestination");
+    if (it == p.end() || !it->is_object())
         return fail(ErrorKind::parse, "GetSuppressedDestination: no SuppressedDestination");
     return suppressed_from(*it);
 }
 
 Result<void> SesV2Client::delete_suppressed_destination(const std::string& email_address) {
-    auto r = call("DELETE", "/v2/email/suppression/addresses/" + uri_encode(email_address, false), "", "");
-    if (!r) return util::Unexpected(std::move(r).error());
+    MAILTRACK_TRY(call("DELETE", "/v2/email/suppression/addresses/" + uri_encode(email_address, false), "", ""));
     return {};
 }
 
@@ -207,15 +197,13 @@ Result<SuppressedPage> SesV2Client::list_suppressed_destinations(const ListSuppr
     if (r.end) add("EndDate", iso(*r.end));
     if (!r.next_token.empty()) add("NextToken", r.next_token);
     if (r.page_size > 0) add("PageSize", std::to_string(r.page_size));
-    auto body = call("GET", "/v2/email/suppression/addresses", q, "");
-    if (!body) return util::Unexpected(std::move(body).error());
-    auto p = detail::parse_json_body(*body, "ListSuppressedDestinations");
-    if (!p) return util::Unexpected(std::move(p).error());
+    MAILTRACK_TRY_ASSIGN(auto body, call("GET", "/v2/email/suppression/addresses", q, ""));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(body, "ListSuppressedDestinations"));
     SuppressedPage page;
-    if (const auto it = p->find("SuppressedDestinationSummaries"); it != p->end() && it->is_array()) {
+    if (const auto it = p.find("SuppressedDestinationSummaries"); it != p.end() && it->is_array()) {
         for (const auto& x : *it) page.destinations.push_back(suppressed_from(x));
     }
-    page.next_token = str(*p, "NextToken");
+    page.next_token = str(p, "NextToken");
     return page;
 }
 
@@ -223,14 +211,13 @@ Result<std::vector<SuppressedDestination>> SesV2Client::list_all_suppressed_dest
     ListSuppressedRequest request) {
     std::vector<SuppressedDestination> all;
     for (int pages = 0; pages < 100000; ++pages) {
-        auto page = list_suppressed_destinations(request);
-        if (!page) return util::Unexpected(std::move(page).error());
-        all.insert(all.end(), page->destinations.begin(), page->destinations.end());
-        if (page->next_token.empty()) return all;
-        if (page->next_token == request.next_token) {
+        MAILTRACK_TRY_ASSIGN(auto page, list_suppressed_destinations(request));
+        all.insert(all.end(), page.destinations.begin(), page.destinations.end());
+        if (page.next_token.empty()) return all;
+        if (page.next_token == request.next_token) {
             return fail(ErrorKind::parse, "ListSuppressedDestinations: NextToken did not advance");
         }
-        request.next_token = page->next_token;
+        request.next_token = page.next_token;
     }
     return fail(ErrorKind::parse, "ListSuppressedDestinations: too many pages");
 }

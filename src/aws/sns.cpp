@@ -58,9 +58,8 @@ Result<std::string> post(AwsClient& client, const Form& form) {
     c.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
     c.body = form.body();
     c.parse_error = parse_query_error;
-    auto r = client.send(c);
-    if (!r) return util::Unexpected(std::move(r).error());
-    return std::move(r->body);
+    MAILTRACK_TRY_ASSIGN(auto r, client.send(c));
+    return std::move(r.body);
 }
 
 // Finds <{action}Response><{action}Result> in the XML body.
@@ -109,10 +108,9 @@ Result<Published> SnsClient::publish(const PublishRequest& req) {
     f.add_attributes(req.attributes, "");
     f.add_if("MessageDeduplicationId", req.message_deduplication_id);
     f.add_if("MessageGroupId", req.message_group_id);
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY_ASSIGN(auto body, post(m_client, f));
     Parsed p;
-    if (auto ok = parse_result(*body, "Publish", p); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(parse_result(body, "Publish", p));
     Published out{"", p.result.child_value("MessageId"), p.result.child_value("SequenceNumber")};
     if (out.message_id.empty()) return fail(ErrorKind::parse, "Publish: response has no MessageId");
     return out;
@@ -132,10 +130,9 @@ Result<PublishBatchOutcome> SnsClient::publish_batch(const std::string& topic_ar
         f.add_if(p + "MessageDeduplicationId", e.message_deduplication_id);
         f.add_if(p + "MessageGroupId", e.message_group_id);
     }
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY_ASSIGN(auto body, post(m_client, f));
     Parsed p;
-    if (auto ok = parse_result(*body, "PublishBatch", p); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(parse_result(body, "PublishBatch", p));
     PublishBatchOutcome out;
     for (const auto& m : p.result.child("Successful").children("member")) {
         out.successful.push_back({m.child_value("Id"), m.child_value("MessageId"), m.child_value("SequenceNumber")});
@@ -159,10 +156,9 @@ Result<std::string> SnsClient::create_topic(const std::string& name,
         f.add(p + "Key", k);
         f.add(p + "Value", v);
     }
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY_ASSIGN(auto body, post(m_client, f));
     Parsed p;
-    if (auto ok = parse_result(*body, "CreateTopic", p); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(parse_result(body, "CreateTopic", p));
     std::string arn = p.result.child_value("TopicArn");
     if (arn.empty()) return fail(ErrorKind::parse, "CreateTopic: response has no TopicArn");
     return arn;
@@ -171,10 +167,9 @@ Result<std::string> SnsClient::create_topic(const std::string& name,
 Result<std::map<std::string, std::string>> SnsClient::get_topic_attributes(const std::string& topic_arn) {
     Form f("GetTopicAttributes");
     f.add("TopicArn", topic_arn);
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY_ASSIGN(auto body, post(m_client, f));
     Parsed p;
-    if (auto ok = parse_result(*body, "GetTopicAttributes", p); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(parse_result(body, "GetTopicAttributes", p));
     return entries(p.result.child("Attributes"));
 }
 
@@ -187,10 +182,9 @@ Result<std::string> SnsClient::subscribe(const std::string& topic_arn, const std
     f.add("Endpoint", endpoint);
     f.add_map("Attributes", attributes);
     f.add("ReturnSubscriptionArn", "true");
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY_ASSIGN(auto body, post(m_client, f));
     Parsed p;
-    if (auto ok = parse_result(*body, "Subscribe", p); !ok) return util::Unexpected(std::move(ok).error());
+    MAILTRACK_TRY(parse_result(body, "Subscribe", p));
     std::string arn = p.result.child_value("SubscriptionArn");
     if (arn.empty()) return fail(ErrorKind::parse, "Subscribe: response has no SubscriptionArn");
     return arn;
@@ -202,8 +196,7 @@ Result<void> SnsClient::set_subscription_attributes(const std::string& subscript
     f.add("SubscriptionArn", subscription_arn);
     f.add("AttributeName", name);
     f.add("AttributeValue", value);
-    auto body = post(m_client, f);
-    if (!body) return util::Unexpected(std::move(body).error());
+    MAILTRACK_TRY(post(m_client, f));
     return {};
 }
 

@@ -181,9 +181,8 @@ Result<std::string> SqsClient::call(std::string_view operation, const std::strin
     c.timeout = timeout;
     c.cancel = cancel;
     c.parse_error = parse_json_error;
-    auto r = m_client.send(c);
-    if (!r) return util::Unexpected(std::move(r).error());
-    return std::move(r->body);
+    MAILTRACK_TRY_ASSIGN(auto r, m_client.send(c));
+    return std::move(r.body);
 }
 
 Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageRequest& req) {
@@ -210,14 +209,12 @@ Result<std::vector<SqsMessage>> SqsClient::receive_message(const ReceiveMessageR
     // The long poll holds the request open for up to wait_seconds: allow that plus a margin.
     const auto timeout =
         req.wait_seconds > 0 ? std::chrono::milliseconds((req.wait_seconds + 10) * 1000) : std::chrono::milliseconds(0);
-    auto answer = call("ReceiveMessage", body, timeout, req.cancel);
-    if (!answer) return util::Unexpected(std::move(answer).error());
-    return parse_receive_message_response(*answer);
+    MAILTRACK_TRY_ASSIGN(auto answer, call("ReceiveMessage", body, timeout, req.cancel));
+    return parse_receive_message_response(answer);
 }
 
 Result<void> SqsClient::delete_message(const std::string& queue_url, const std::string& receipt_handle) {
-    auto r = call("DeleteMessage", json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
+    MAILTRACK_TRY(call("DeleteMessage", json{{"QueueUrl", queue_url}, {"ReceiptHandle", receipt_handle}}.dump()));
     return {};
 }
 
@@ -235,9 +232,8 @@ Result<BatchOutcome> SqsClient::delete_message_batch(const std::string& queue_ur
         body.push_back('}');
     }
     body += "]}";
-    auto r = call("DeleteMessageBatch", body);
-    if (!r) return util::Unexpected(std::move(r).error());
-    return parse_batch_outcome(*r, "DeleteMessageBatch");
+    MAILTRACK_TRY_ASSIGN(auto r, call("DeleteMessageBatch", body));
+    return parse_batch_outcome(r, "DeleteMessageBatch");
 }
 
 Result<void> SqsClient::change_message_visibility(const std::string& queue_url, const std::string& receipt_handle,
@@ -256,19 +252,17 @@ Result<BatchOutcome> SqsClient::change_message_visibility_batch(const std::strin
     for (const auto& x : entries) {
         e.push_back({{"Id", x.id}, {"ReceiptHandle", x.receipt_handle}, {"VisibilityTimeout", x.visibility_timeout}});
     }
-    auto r = call("ChangeMessageVisibilityBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    return parse_batch_outcome(*r, "ChangeMessageVisibilityBatch");
+    MAILTRACK_TRY_ASSIGN(auto r,
+                         call("ChangeMessageVisibilityBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump()));
+    return parse_batch_outcome(r, "ChangeMessageVisibilityBatch");
 }
 
 Result<SentMessage> SqsClient::send_message(const SendMessageRequest& req) {
     json j = {{"QueueUrl", req.queue_url}, {"MessageBody", req.body}};
     add_send_fields(j, req.delay_seconds, req.attributes, req.message_group_id, req.message_deduplication_id);
-    auto r = call("SendMessage", j.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto p = detail::parse_json_body(*r, "SendMessage");
-    if (!p) return util::Unexpected(std::move(p).error());
-    SentMessage m{"", str(*p, "MessageId"), str(*p, "MD5OfMessageBody"), str(*p, "SequenceNumber")};
+    MAILTRACK_TRY_ASSIGN(auto r, call("SendMessage", j.dump()));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(r, "SendMessage"));
+    SentMessage m{"", str(p, "MessageId"), str(p, "MD5OfMessageBody"), str(p, "SequenceNumber")};
     if (m.message_id.empty()) return fail(ErrorKind::parse, "SendMessage: response has no MessageId");
     return m;
 }
@@ -281,60 +275,51 @@ Result<SendBatchOutcome> SqsClient::send_message_batch(const std::string& queue_
         add_send_fields(item, x.delay_seconds, x.attributes, x.message_group_id, x.message_deduplication_id);
         e.push_back(std::move(item));
     }
-    auto r = call("SendMessageBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto p = detail::parse_json_body(*r, "SendMessageBatch");
-    if (!p) return util::Unexpected(std::move(p).error());
+    MAILTRACK_TRY_ASSIGN(auto r, call("SendMessageBatch", json{{"QueueUrl", queue_url}, {"Entries", e}}.dump()));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(r, "SendMessageBatch"));
     SendBatchOutcome o;
-    if (const auto it = p->find("Successful"); it != p->end() && it->is_array()) {
+    if (const auto it = p.find("Successful"); it != p.end() && it->is_array()) {
         for (const auto& s : *it) {
             o.successful.push_back(
                 {str(s, "Id"), str(s, "MessageId"), str(s, "MD5OfMessageBody"), str(s, "SequenceNumber")});
         }
     }
     // The Failed entries are read as for every other batch answer.
-    auto outcome = parse_batch_outcome(*r, "SendMessageBatch");
-    if (!outcome) return util::Unexpected(std::move(outcome).error());
-    o.failed = std::move(outcome->failed);
+    MAILTRACK_TRY_ASSIGN(auto outcome, parse_batch_outcome(r, "SendMessageBatch"));
+    o.failed = std::move(outcome.failed);
     return o;
 }
 
 Result<std::string> SqsClient::get_queue_url(const std::string& queue_name) {
-    auto r = call("GetQueueUrl", json{{"QueueName", queue_name}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto p = detail::parse_json_body(*r, "GetQueueUrl");
-    if (!p) return util::Unexpected(std::move(p).error());
-    std::string url = str(*p, "QueueUrl");
+    MAILTRACK_TRY_ASSIGN(auto r, call("GetQueueUrl", json{{"QueueName", queue_name}}.dump()));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(r, "GetQueueUrl"));
+    std::string url = str(p, "QueueUrl");
     if (url.empty()) return fail(ErrorKind::parse, "GetQueueUrl: response has no QueueUrl");
     return url;
 }
 
 Result<std::map<std::string, std::string>> SqsClient::get_queue_attributes(const std::string& queue_url,
                                                                            const std::vector<std::string>& names) {
-    auto r = call("GetQueueAttributes", json{{"QueueUrl", queue_url}, {"AttributeNames", names}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto p = detail::parse_json_body(*r, "GetQueueAttributes");
-    if (!p) return util::Unexpected(std::move(p).error());
-    return string_map(p->value("Attributes", json::object()));
+    MAILTRACK_TRY_ASSIGN(auto r,
+                         call("GetQueueAttributes", json{{"QueueUrl", queue_url}, {"AttributeNames", names}}.dump()));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(r, "GetQueueAttributes"));
+    return string_map(p.value("Attributes", json::object()));
 }
 
 Result<std::string> SqsClient::create_queue(const std::string& queue_name,
                                             const std::map<std::string, std::string>& attributes) {
     json j = {{"QueueName", queue_name}};
     if (!attributes.empty()) j["Attributes"] = attributes;
-    auto r = call("CreateQueue", j.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
-    auto p = detail::parse_json_body(*r, "CreateQueue");
-    if (!p) return util::Unexpected(std::move(p).error());
-    std::string url = str(*p, "QueueUrl");
+    MAILTRACK_TRY_ASSIGN(auto r, call("CreateQueue", j.dump()));
+    MAILTRACK_TRY_ASSIGN(auto p, detail::parse_json_body(r, "CreateQueue"));
+    std::string url = str(p, "QueueUrl");
     if (url.empty()) return fail(ErrorKind::parse, "CreateQueue: response has no QueueUrl");
     return url;
 }
 
 Result<void> SqsClient::set_queue_attributes(const std::string& queue_url,
                                              const std::map<std::string, std::string>& attributes) {
-    auto r = call("SetQueueAttributes", json{{"QueueUrl", queue_url}, {"Attributes", attributes}}.dump());
-    if (!r) return util::Unexpected(std::move(r).error());
+    MAILTRACK_TRY(call("SetQueueAttributes", json{{"QueueUrl", queue_url}, {"Attributes", attributes}}.dump()));
     return {};
 }
 

@@ -293,9 +293,8 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
                     return util::fail(ErrorKind::config, *file + ": unknown setting " + key +
                                                              " (`mailtrack config show` lists the known ones)");
                 }
-                auto v = from_toml(*spec, value, *file);
-                if (!v) return util::Unexpected(std::move(v).error());
-                c.m_values[key] = Value{std::move(*v), Source::file};
+                MAILTRACK_TRY_ASSIGN(auto v, from_toml(*spec, value, *file));
+                c.m_values[key] = Value{std::move(v), Source::file};
             }
         }
     }
@@ -303,9 +302,8 @@ util::Result<Config> Config::load(const std::optional<std::string>& file,
         const std::string name = env_name(s.key);
         for (const auto& [k, v] : environment) {
             if (k != name) continue;
-            auto checked = validate(s, v, "environment variable " + name);
-            if (!checked) return util::Unexpected(std::move(checked).error());
-            c.m_values[std::string(s.key)] = Value{std::move(*checked), Source::environment};
+            MAILTRACK_TRY_ASSIGN(auto checked, validate(s, v, "environment variable " + name));
+            c.m_values[std::string(s.key)] = Value{std::move(checked), Source::environment};
         }
     }
     for (const auto& o : overrides) {
@@ -327,10 +325,9 @@ util::Result<Config> Config::with(std::string_view key, std::string_view value) 
         return util::fail(ErrorKind::config,
                           "unknown setting " + std::string(key) + " (`mailtrack config show` lists the known ones)");
     }
-    auto checked = validate(*spec, value, "flag");
-    if (!checked) return util::Unexpected(std::move(checked).error());
+    MAILTRACK_TRY_ASSIGN(auto checked, validate(*spec, value, "flag"));
     Config c = *this;
-    c.m_values[std::string(key)] = Value{std::move(*checked), Source::flag};
+    c.m_values[std::string(key)] = Value{std::move(checked), Source::flag};
     c.m_typed = c.typed_from_values();
     return c;
 }

@@ -185,9 +185,8 @@ Result<std::string> build_mime(const Message& in) {
         Ref<GMimeMultipart> mixed(g_mime_multipart_new_with_subtype("mixed"));
         if (body) g_mime_multipart_add(mixed.get(), body.get());
         for (const Attachment& a : in.attachments) {
-            auto part = attachment_part(a);
-            if (!part) return util::Unexpected(std::move(part).error());
-            Ref<GMimePart> owned(*part);
+            MAILTRACK_TRY_ASSIGN(auto part, attachment_part(a));
+            Ref<GMimePart> owned(part);
             g_mime_multipart_add(mixed.get(), as<GMimeObject>(owned.get()));
         }
         g_mime_message_set_mime_part(m.get(), as<GMimeObject>(mixed.get()));

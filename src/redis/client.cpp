@@ -324,12 +324,11 @@ util::Result<void> Client::ensure_connected() {
     }
 
     auto login = [&](const std::vector<std::string>& args, std::string_view what) -> util::Result<void> {
-        auto r = command(args);
-        if (!r) return util::Unexpected(std::move(r).error());
-        if (r->is_error()) {
+        MAILTRACK_TRY_ASSIGN(auto r, command(args));
+        if (r.is_error()) {
             m_context.reset();
             m_next_attempt = m_clock.steady_now() + m_options.reconnect_interval;
-            return util::fail(ErrorKind::config, where + ": " + std::string(what) + " refused: " + r->text);
+            return util::fail(ErrorKind::config, where + ": " + std::string(what) + " refused: " + r.text);
         }
         return {};
     };
@@ -440,13 +439,12 @@ util::Result<Reply> Client::read_reply() {
 }
 
 util::Result<Reply> Client::command(const std::vector<std::string>& args) {
-    auto many = pipeline({args});
-    if (!many) return util::Unexpected(std::move(many).error());
-    return std::move(many->front());
+    MAILTRACK_TRY_ASSIGN(auto many, pipeline({args}));
+    return std::move(many.front());
 }
 
 util::Result<std::vector<Reply>> Client::pipeline(const std::vector<std::vector<std::string>>& commands) {
-    if (auto c = ensure_connected(); !c) return util::Unexpected(std::move(c).error());
+    MAILTRACK_TRY(ensure_connected());
     std::string out;
     for (const auto& args : commands) {
         std::vector<const char*> argv;
@@ -463,13 +461,12 @@ util::Result<std::vector<Reply>> Client::pipeline(const std::vector<std::vector<
         out.append(formatted, static_cast<std::size_t>(len));
         redisFreeCommand(formatted);
     }
-    if (auto w = write_all(out); !w) return util::Unexpected(std::move(w).error());
+    MAILTRACK_TRY(write_all(out));
     std::vector<Reply> replies;
     replies.reserve(commands.size());
     for (std::size_t i = 0; i < commands.size(); ++i) {
-        auto r = read_reply();
-        if (!r) return util::Unexpected(std::move(r).error());
-        replies.push_back(std::move(*r));
+        MAILTRACK_TRY_ASSIGN(auto r, read_reply());
+        replies.push_back(std::move(r));
     }
     return replies;
 }

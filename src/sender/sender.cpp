@@ -98,9 +98,9 @@ util::Result<std::optional<core::Suppression>> Sender::apply_soft_bounce_policy(
     entry.expires_at = now + static_cast<util::UnixMillis>(p.expiry_days) * 86'400'000;
     if (expired) {
         // suppress() keeps the older of two entries with the same reason; the expired one must go.
-        if (auto w = m_store.unsuppress(address); !w) return util::Unexpected(std::move(w).error());
+        MAILTRACK_TRY(m_store.unsuppress(address));
     }
-    if (auto w = m_store.suppress(entry); !w) return util::Unexpected(std::move(w).error());
+    MAILTRACK_TRY(m_store.suppress(entry));
     return std::optional<core::Suppression>{std::move(entry)};
 }
 
@@ -347,20 +347,18 @@ void Sender::observe_accepted(const SendRequest& req, const aws::SendEmailReques
 
 SendOutcome Sender::send(const SendRequest& req) {
     if (auto invalid = invalid_content(req)) return util::Unexpected<SendError>(std::move(*invalid));
-    auto recipients = normalized_recipients(req);
-    if (!recipients) return util::Unexpected(std::move(recipients).error());
+    MAILTRACK_TRY_ASSIGN(auto recipients, normalized_recipients(req));
     const util::UnixMillis now = m_clock.now_millis();
-    auto skipped = check_suppressions(*recipients, req.force, now);  // before any SES call
+    auto skipped = check_suppressions(recipients, req.force, now);  // before any SES call
     if (!skipped) return util::Unexpected(std::move(skipped).error());
-    auto call = ses_request(req, *recipients, now);
-    if (!call) return util::Unexpected(std::move(call).error());
-    auto claimed = claim(req, *recipients, now);  // recorded before calling SES
+    MAILTRACK_TRY_ASSIGN(auto call, ses_request(req, recipients, now));
+    auto claimed = claim(req, recipients, now);  // recorded before calling SES
     if (!claimed) return util::Unexpected(std::move(claimed).error());
     if (claimed->earlier) return std::move(*claimed->earlier);
     const std::string& send_id = claimed->send_id;
-    call->tags.emplace_back(std::string(core::k_send_id_tag), send_id);
+    call.tags.emplace_back(std::string(core::k_send_id_tag), send_id);
 
-    const aws::Result<std::string> answer = call_ses(*call);
+    const aws::Result<std::string> answer = call_ses(call);
     const util::UnixMillis done = m_clock.now_millis();
     if (!answer) {
         const aws::Error& e = answer.error();
@@ -381,7 +379,7 @@ SendOutcome Sender::send(const SendRequest& req) {
                                   "; events will link to the send through its " + std::string(core::k_send_id_tag) +
                                   " tag");
     }
-    observe_accepted(req, *call, result, done);
+    observe_accepted(req, call, result, done);
     return result;
 }
 

@@ -461,7 +461,7 @@ EventParser::~EventParser() = default;
 
 util::Result<core::SesEvent> EventParser::parse(std::string_view document) {
     core::SesEvent ev;
-    if (auto r = parse_into(document, ev); !r) return util::Unexpected(std::move(r).error());
+    MAILTRACK_TRY(parse_into(document, ev));
     return ev;
 }
 
