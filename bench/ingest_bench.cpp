@@ -30,7 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "mailtrack/app/ingest.hpp"
+#include "mailtrack/ingest/ingestor.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/mysql_store.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
@@ -209,7 +209,7 @@ struct ApplyRun {
     double cpu_seconds = 0;
     double user_seconds = 0;
     double sys_seconds = 0;
-    mailtrack::app::IngestReport report;
+    mailtrack::ingest::IngestReport report;
     mailtrack::store::StoreInfo info;
     std::uintmax_t db_bytes = 0;
 };
@@ -231,7 +231,7 @@ int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int 
         std::fprintf(stderr, "ingest_bench: %s\n", store.error().describe().c_str());
         return 1;
     }
-    std::vector<mailtrack::app::IngestReport> reports(static_cast<std::size_t>(o.writers));
+    std::vector<mailtrack::ingest::IngestReport> reports(static_cast<std::size_t>(o.writers));
     std::vector<std::string> errors(static_cast<std::size_t>(o.writers));
     auto process_cpu = [] {
         rusage u{};
@@ -249,8 +249,8 @@ int run_apply_mysql(const Options& o, const std::vector<std::string>& docs, int 
             (docs.size() + static_cast<std::size_t>(o.writers) - 1) / static_cast<std::size_t>(o.writers);
         for (std::size_t w = 0; w < static_cast<std::size_t>(o.writers); ++w) {
             threads.emplace_back([&, w] {
-                mailtrack::app::Ingestor ingestor(**store, o.batch,
-                                                  mailtrack::ses::EventParser::k_default_max_document_bytes);
+                mailtrack::ingest::Ingestor ingestor(**store, o.batch,
+                                                     mailtrack::ses::EventParser::k_default_max_document_bytes);
                 for (std::size_t i = w * share; i < std::min(docs.size(), (w + 1) * share); ++i) {
                     if (auto r = ingestor.add(docs[i], "bench"); !r) {
                         errors[w] = r.error().describe();
@@ -338,7 +338,8 @@ int run_apply(const Options& o, const std::vector<std::string>& docs, int round,
             std::fprintf(stderr, "ingest_bench: %s\n", store.error().describe().c_str());
             return 1;
         }
-        mailtrack::app::Ingestor ingestor(**store, o.batch, mailtrack::ses::EventParser::k_default_max_document_bytes);
+        mailtrack::ingest::Ingestor ingestor(**store, o.batch,
+                                             mailtrack::ses::EventParser::k_default_max_document_bytes);
         const Stopwatch watch;
         for (const std::string& d : docs) {
             if (auto r = ingestor.add(d, "bench"); !r) {

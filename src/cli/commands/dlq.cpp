@@ -5,8 +5,8 @@
 #include <iostream>
 
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/dead_letters.hpp"
 #include "mailtrack/app/store_factory.hpp"
+#include "mailtrack/ops/dead_letters.hpp"
 
 #include "../context.hpp"
 #include "commands.hpp"
@@ -21,7 +21,7 @@ int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t li
     if (dlq_url.empty()) throw CommandError{"no dead-letter queue: pass --queue-url or set worker.dlq_url"};
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
-    auto letters = app::inspect_dead_letters(*(*aws)->sqs, dlq_url, limit,
+    auto letters = ops::inspect_dead_letters(*(*aws)->sqs, dlq_url, limit,
                                              static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!letters) throw CommandError{letters.error().describe()};
     if (as_json) {
@@ -63,7 +63,7 @@ int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string qu
     }
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
-    auto r = app::redrive_dead_letters(*(*aws)->sqs, dlq_url, queue_url, limit);
+    auto r = ops::redrive_dead_letters(*(*aws)->sqs, dlq_url, queue_url, limit);
     if (!r) throw CommandError{r.error().describe()};
     if (as_json)
         std::cout << json{{"moved", r->moved}, {"to", queue_url}}.dump() << "\n";
@@ -80,7 +80,7 @@ int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limi
     if (!store) throw CommandError{store.error().describe()};
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
-    auto r = app::apply_dead_letters(*(*aws)->sqs, dlq_url, **store, limit,
+    auto r = ops::apply_dead_letters(*(*aws)->sqs, dlq_url, **store, limit,
                                      static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!r) throw CommandError{r.error().describe()};
     if (as_json) {

@@ -1,10 +1,10 @@
 // `mailtrack ingest FILE... | -`: SES event documents (JSON or NDJSON, SNS-wrapped or raw) into the store.
-#include "mailtrack/app/ingest.hpp"
-
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+
+#include "mailtrack/ingest/ingestor.hpp"
 
 #include "../context.hpp"
 #include "../input.hpp"
@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-json report_json(const app::IngestReport& rep) {
+json report_json(const ingest::IngestReport& rep) {
     json rejected = json::array();
     for (const auto& x : rep.rejections) rejected.push_back({{"origin", x.origin}, {"reason", x.reason}});
     return {{"documents", rep.documents}, {"applied", rep.applied},   {"duplicates", rep.duplicates},
@@ -25,8 +25,8 @@ json report_json(const app::IngestReport& rep) {
 int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
     const auto c = load_config(g);
     auto store = open_store(c);
-    app::Ingestor ingestor(*store, static_cast<std::size_t>(c.typed().ingest.batch_size),
-                           static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
+    ingest::Ingestor ingestor(*store, static_cast<std::size_t>(c.typed().ingest.batch_size),
+                              static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     const std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;
     for (const auto& path : sources) {
         const std::string text = read_input(path);

@@ -1,11 +1,11 @@
 // `mailtrack setup`: the SNS events topic, SQS queue, dead-letter queue and subscription, created
-// idempotently (app::set_up_pipeline); prints the settings to use as TOML, or JSON.
+// idempotently (ops::set_up_pipeline); prints the settings to use as TOML, or JSON.
 #include <nlohmann/json.hpp>
 
 #include <iostream>
 
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/pipeline_setup.hpp"
+#include "mailtrack/ops/pipeline_setup.hpp"
 
 #include "../context.hpp"
 #include "commands.hpp"
@@ -20,10 +20,10 @@ std::string toml_string(const std::string& s) {
     return json(s).dump();
 }
 
-int cmd_setup(const config::Config& c, app::PipelineSpec spec, bool as_json) {
+int cmd_setup(const config::Config& c, ops::PipelineSpec spec, bool as_json) {
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
-    auto p = app::set_up_pipeline(*(*aws)->sqs, *(*aws)->sns, spec);
+    auto p = ops::set_up_pipeline(*(*aws)->sqs, *(*aws)->sns, spec);
     if (!p) throw CommandError{"setup: " + p.error().describe()};
     if (as_json) {
         std::cout << json{{"topic_arn", p->topic_arn},      {"queue_url", p->queue_url},
@@ -46,7 +46,7 @@ int cmd_setup(const config::Config& c, app::PipelineSpec spec, bool as_json) {
 }  // namespace
 
 void register_setup(const CommandLine& line) {
-    auto spec = std::make_shared<app::PipelineSpec>();
+    auto spec = std::make_shared<ops::PipelineSpec>();
     auto* setup =
         line.app.add_subcommand("setup", "create (idempotently) the SNS events topic, SQS queue, DLQ and subscription");
     add_common_options(*setup, line.global);

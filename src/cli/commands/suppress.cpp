@@ -3,8 +3,8 @@
 
 #include <iostream>
 
-#include "mailtrack/app/suppression_sync.hpp"
 #include "mailtrack/core/address.hpp"
+#include "mailtrack/ops/suppression_sync.hpp"
 #include "mailtrack/util/time.hpp"
 #include "mailtrack/views/suppression_view.hpp"
 
@@ -95,12 +95,12 @@ int cmd_suppress_list(const GlobalOptions& g) {
     return k_exit_ok;
 }
 
-// Reconciles with SES's account-level suppression list (app::sync_suppressions).
+// Reconciles with SES's account-level suppression list (ops::sync_suppressions).
 int cmd_suppress_sync(const GlobalOptions& g, bool prune, bool dry_run) {
     const auto c = load_config(g);
     auto store = open_store(c);
     auto aws = open_aws(c);
-    auto r = app::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
+    auto r = ops::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
     if (!r) throw CommandError{"suppress sync: " + r.error().describe()};
     if (g.json) {
         std::cout << json{{"pulled", r->pulled},

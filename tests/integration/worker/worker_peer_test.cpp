@@ -7,11 +7,11 @@
 #include <set>
 #include <thread>
 
-#include "mailtrack/app/dead_letters.hpp"
-#include "mailtrack/app/pipeline_setup.hpp"
 #include "mailtrack/app/sqs_queue_client.hpp"
 #include "mailtrack/aws/sns.hpp"
 #include "mailtrack/aws/sqs.hpp"
+#include "mailtrack/ops/dead_letters.hpp"
+#include "mailtrack/ops/pipeline_setup.hpp"
 #include "mailtrack/worker/worker.hpp"
 
 #include "event_factory.hpp"
@@ -34,24 +34,24 @@ struct Stack {
     explicit Stack(const std::string& url)
         : sqs(peer.context(), {url, "us-east-1", "sqs"}), sns(peer.context(), {url, "us-east-1", "sns"}) {}
 
-    app::Pipeline pipeline(bool raw, int max_receive_count = 5) {
-        app::PipelineSpec spec;
+    ops::Pipeline pipeline(bool raw, int max_receive_count = 5) {
+        ops::PipelineSpec spec;
         spec.topic_name = testing::unique_name("mt-events");
         spec.queue_name = testing::unique_name("mt-events");
         spec.dlq_name = spec.queue_name + "-dlq";
         spec.raw_delivery = raw;
         spec.max_receive_count = max_receive_count;
-        auto p = app::set_up_pipeline(sqs, sns, spec);
+        auto p = ops::set_up_pipeline(sqs, sns, spec);
         EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().describe());
         // Idempotent: a second run finds the same resources.
-        auto again = app::set_up_pipeline(sqs, sns, spec);
+        auto again = ops::set_up_pipeline(sqs, sns, spec);
         EXPECT_TRUE(again.has_value()) << (again ? "" : again.error().describe());
         if (p && again) {
             EXPECT_EQ(again->queue_url, p->queue_url);
             EXPECT_EQ(again->topic_arn, p->topic_arn);
             EXPECT_EQ(again->dlq_url, p->dlq_url);
         }
-        return p ? *p : app::Pipeline{};
+        return p ? *p : ops::Pipeline{};
     }
 
     void publish(const std::string& topic_arn, const std::string& message) {
@@ -73,7 +73,7 @@ struct WorkerRun {
     util::MetricsRegistry metrics;
     worker::WorkerOptions options;
 
-    explicit WorkerRun(const app::Pipeline& p) {
+    explicit WorkerRun(const ops::Pipeline& p) {
         options.queue_urls = {p.queue_url};
         options.concurrency = 4;
         options.batch_max = 200;
@@ -236,7 +236,7 @@ TEST(WorkerFauxqs, PoisonGoesToTheDeadLetterQueueWithItsReasonAndCanBeRedriven) 
     EXPECT_EQ(run.total(worker::metric::k_rejected), n_poison);
     EXPECT_EQ(queue_depth(stack.sqs, p.queue_url), "0/0");
 
-    auto letters = app::inspect_dead_letters(stack.sqs, p.dlq_url, 100, 1 << 20);
+    auto letters = ops::inspect_dead_letters(stack.sqs, p.dlq_url, 100, 1 << 20);
     ASSERT_TRUE(letters.has_value()) << letters.error().describe();
     ASSERT_EQ(letters->size(), poison.size());
     std::set<std::string> bodies;
@@ -251,7 +251,7 @@ TEST(WorkerFauxqs, PoisonGoesToTheDeadLetterQueueWithItsReasonAndCanBeRedriven) 
     // Inspect left them there, visible.
     EXPECT_EQ(queue_depth(stack.sqs, p.dlq_url), std::to_string(poison.size()) + "/0");
 
-    auto moved = app::redrive_dead_letters(stack.sqs, p.dlq_url, p.queue_url, 100);
+    auto moved = ops::redrive_dead_letters(stack.sqs, p.dlq_url, p.queue_url, 100);
     ASSERT_TRUE(moved.has_value()) << moved.error().describe();
     EXPECT_EQ(moved->moved, poison.size());
     EXPECT_EQ(queue_depth(stack.sqs, p.dlq_url), "0/0");

@@ -1,10 +1,11 @@
-#include "mailtrack/app/dead_letters.hpp"
+#include "mailtrack/ops/dead_letters.hpp"
 
 #include <set>
 
+#include "mailtrack/ingest/ingestor.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 namespace {
 
 // Long enough to list the queue without seeing a message twice; inspect gives them back at once.
@@ -104,7 +105,6 @@ util::Result<RedriveReport> redrive_dead_letters(aws::SqsClient& sqs, const std:
 util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const std::string& dlq_url,
                                                     store::Store& store, std::size_t limit,
                                                     std::size_t max_document_bytes) {
-    ses::EventParser parser(max_document_bytes);
     ApplyRedriveReport report;
     std::vector<aws::VisibilityEntry> give_back;  // still failing: visible again at the end
     std::set<std::string> seen;
@@ -116,33 +116,36 @@ util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const s
             break;
         }
         if (batch->empty()) break;
-        std::vector<core::SesEvent> events;
-        std::vector<aws::DeleteEntry> done;
+        // The batch goes through the one ingest path; a batch size above the batch's keeps it one
+        // transaction, applied by flush() below.
+        ingest::Ingestor ingestor(store, batch->size() + 1, max_document_bytes);
+        std::vector<const aws::SqsMessage*> taken;
         bool fresh = false;
         for (auto& m : *batch) {
             if (!seen.insert(m.message_id).second ||
-                report.applied + done.size() + report.still_failing.size() >= limit) {
+                report.applied + taken.size() + report.still_failing.size() >= limit) {
                 give_back.push_back({std::to_string(give_back.size()), m.receipt_handle, 0});
                 continue;
             }
             fresh = true;
-            auto e = parser.parse(m.body);
-            if (!e) {
-                report.still_failing.push_back({m.message_id, e.error().describe()});
+            const std::size_t rejected_before = ingestor.report().rejections.size();
+            (void)ingestor.add(m.body, m.message_id);  // never applies here (see the batch size), so never fails
+            if (ingestor.report().rejections.size() > rejected_before) {
+                report.still_failing.push_back({m.message_id, ingestor.report().rejections.back().reason});
                 give_back.push_back({std::to_string(give_back.size()), m.receipt_handle, 0});
                 continue;
             }
-            events.push_back(std::move(*e));
-            done.push_back({std::to_string(done.size()), m.receipt_handle});
+            taken.push_back(&m);
         }
-        if (!events.empty()) {
-            auto applied = store.apply(events);
-            if (!applied) {
+        if (!taken.empty()) {
+            if (auto applied = ingestor.flush(); !applied) {
                 // Nothing of this batch is deleted: it reappears in the dead-letter queue.
                 failure = util::Unexpected(std::move(applied).error());
                 break;
             }
-            report.new_events += applied->applied + applied->unknown;
+            report.new_events += ingestor.report().applied + ingestor.report().unknown;
+            std::vector<aws::DeleteEntry> done;
+            for (const aws::SqsMessage* m : taken) done.push_back({std::to_string(done.size()), m->receipt_handle});
             auto deleted = sqs.delete_message_batch(dlq_url, done);
             if (!deleted) {
                 // Applied but not deleted: the next run finds them again as duplicates.
@@ -158,4 +161,4 @@ util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const s
     return report;
 }
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

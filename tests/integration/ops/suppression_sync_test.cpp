@@ -1,6 +1,6 @@
 // `suppress sync` against a stateful loopback stand-in for SES's account suppression list:
 // neither aws-ses-v2-local nor moto implements the suppressed-destination APIs.
-#include "mailtrack/app/suppression_sync.hpp"
+#include "mailtrack/ops/suppression_sync.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -14,7 +14,7 @@
 #include "fakes.hpp"
 #include "loopback_http_server.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 namespace {
 
 using nlohmann::json;
@@ -131,4 +131,4 @@ TEST(SuppressionSync, PruneMakesOursTheAuthority) {
 }
 
 }  // namespace
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

@@ -1,4 +1,4 @@
-#include "mailtrack/app/ingest.hpp"
+#include "mailtrack/ingest/ingestor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "event_factory.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ingest {
 namespace {
 
 TEST(Ingestor, BadDocumentsAreRejectedWithOriginAndTheRestApplied) {
@@ -36,4 +36,4 @@ TEST(Ingestor, BadDocumentsAreRejectedWithOriginAndTheRestApplied) {
 }
 
 }  // namespace
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ingest

@@ -6,7 +6,7 @@
 #include "mailtrack/aws/sqs.hpp"
 #include "mailtrack/util/error.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 
 // What `mailtrack setup` creates.
 struct PipelineSpec {
@@ -40,4 +40,4 @@ util::Result<Pipeline> set_up_pipeline(aws::SqsClient& sqs, aws::SnsClient& sns,
 // The queue policy document set_up_pipeline() installs.
 std::string queue_policy(const std::string& queue_arn, const std::string& topic_arn);
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

@@ -9,7 +9,7 @@
 #include "mailtrack/store/store.hpp"
 #include "mailtrack/util/error.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 
 // One message of a dead-letter queue, as `mailtrack dlq inspect` shows it.
 struct DeadLetter {
@@ -61,4 +61,4 @@ util::Result<ApplyRedriveReport> apply_dead_letters(aws::SqsClient& sqs, const s
                                                     store::Store& store, std::size_t limit,
                                                     std::size_t max_document_bytes);
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

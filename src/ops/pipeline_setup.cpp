@@ -1,8 +1,8 @@
-#include "mailtrack/app/pipeline_setup.hpp"
+#include "mailtrack/ops/pipeline_setup.hpp"
 
 #include <nlohmann/json.hpp>
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 namespace {
 
 using nlohmann::json;
@@ -103,4 +103,4 @@ util::Result<Pipeline> set_up_pipeline(aws::SqsClient& sqs, aws::SnsClient& sns,
     return p;
 }
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

@@ -1,10 +1,10 @@
-#include "mailtrack/app/ingest.hpp"
+#include "mailtrack/ingest/ingestor.hpp"
 
 #include <span>
 
 #include "mailtrack/ses/documents.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ingest {
 
 Ingestor::Ingestor(store::Store& store, std::size_t batch_size, std::size_t max_document_bytes)
     : m_store(store), m_batch_size(batch_size == 0 ? 1 : batch_size), m_parser(max_document_bytes) {
@@ -44,4 +44,4 @@ util::Result<void> Ingestor::flush() {
     return {};
 }
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ingest

@@ -10,7 +10,7 @@
 #include "mailtrack/store/store.hpp"
 #include "mailtrack/util/error.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ingest {
 
 struct Rejection {
     std::string origin;  // "file:line", or an SQS message id
@@ -55,4 +55,4 @@ private:
     IngestReport m_report;
 };
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ingest

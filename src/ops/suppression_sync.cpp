@@ -1,10 +1,10 @@
-#include "mailtrack/app/suppression_sync.hpp"
+#include "mailtrack/ops/suppression_sync.hpp"
 
 #include <map>
 
 #include "mailtrack/core/address.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 
 util::Result<SuppressionSyncReport> sync_suppressions(store::Store& store, aws::SesV2Client& ses,
                                                       const util::Clock& clock, SuppressionSyncOptions options) {
@@ -62,4 +62,4 @@ util::Result<SuppressionSyncReport> sync_suppressions(store::Store& store, aws::
     return report;
 }
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops

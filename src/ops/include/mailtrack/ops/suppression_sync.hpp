@@ -10,7 +10,7 @@
 #include "mailtrack/store/store.hpp"
 #include "mailtrack/util/clock.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::ops {
 
 struct SuppressionSyncOptions {
     // Also delete from SES the entries our list does not have (ours is the authority).
@@ -33,4 +33,4 @@ struct SuppressionSyncReport {
 util::Result<SuppressionSyncReport> sync_suppressions(store::Store& store, aws::SesV2Client& ses,
                                                       const util::Clock& clock, SuppressionSyncOptions options);
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::ops
