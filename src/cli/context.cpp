@@ -3,9 +3,6 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "mailtrack/app/redis_store.hpp"
-#include "mailtrack/app/store_factory.hpp"
-#include "mailtrack/util/clock.hpp"
 #include "mailtrack/util/log.hpp"
 
 extern char** environ;
@@ -51,25 +48,29 @@ config::Config load_config(const GlobalOptions& g) {
     return std::move(*c);
 }
 
-std::unique_ptr<store::Store> open_store(const config::Config& c, store::OpenMode mode) {
-    auto s = app::open_store(c, mode);
-    if (!s) throw CommandError{s.error().describe()};
-    static const util::SystemClock clock;
-    auto shared = app::share_through_redis(std::move(*s), c, aws::process_environment(), clock);
-    if (!shared) throw CommandError{shared.error().describe()};
-    return std::move(*shared);
+std::unique_ptr<app::Services> open_services(const GlobalOptions& g) {
+    return std::make_unique<app::Services>(load_config(g));
 }
 
-std::unique_ptr<app::AwsServices> open_aws(const config::Config& c) {
-    auto s = app::make_aws_services(c, aws::process_environment());
-    if (!s) throw CommandError{s.error().describe()};
-    return std::move(*s);
+store::Store& require_store(app::Services& s, store::OpenMode mode) {
+    auto store = s.store(mode);
+    if (!store) throw CommandError{store.error().describe()};
+    return **store;
 }
 
-std::optional<app::RedisSettings> redis_settings(const config::Config& c) {
-    auto r = app::redis_settings(c, aws::process_environment());
-    if (!r) throw CommandError{r.error().describe()};
-    return std::move(*r);
+app::AwsServices& require_aws(app::Services& s) {
+    auto aws = s.aws();
+    if (!aws) throw CommandError{aws.error().describe()};
+    return **aws;
+}
+
+app::Sending& require_sending(app::Services& s) {
+    require_store(s);
+    require_aws(s);
+    if (auto redis = s.redis(); !redis) throw CommandError{redis.error().describe()};
+    auto sending = s.sending();
+    if (!sending) throw CommandError{sending.error().describe(), k_exit_partial};
+    return **sending;
 }
 
 }  // namespace mailtrack::cli

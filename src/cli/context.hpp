@@ -5,6 +5,7 @@
 
 #include "mailtrack/app/aws_services.hpp"
 #include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/app/services.hpp"
 #include "mailtrack/config/config.hpp"
 #include "mailtrack/store/open_mode.hpp"
 #include "mailtrack/store/store.hpp"
@@ -19,16 +20,15 @@ namespace mailtrack::cli {
 // log flags; configures logging.
 config::Config load_config(const GlobalOptions& g);
 
-// The configured store; with redis.url set, behind Redis (status cache, shared idempotency
-// keys). OpenMode::must_exist for the read-only commands: a database that is not there is an
-// error naming it, never a new empty one.
-std::unique_ptr<store::Store> open_store(const config::Config& c,
-                                         store::OpenMode mode = store::OpenMode::create_if_missing);
+// The services the configuration describes (app::Services, built on first use).
+std::unique_ptr<app::Services> open_services(const GlobalOptions& g);
 
-// The AWS clients (region, endpoints, credentials chain) the configuration names.
-std::unique_ptr<app::AwsServices> open_aws(const config::Config& c);
-
-// redis.* when redis.url is set.
-std::optional<app::RedisSettings> redis_settings(const config::Config& c);
+// Each part, or a CommandError naming what is wrong (exit 1). The store with
+// OpenMode::must_exist for the read-only commands: a database that is not there is an error
+// naming it, never a new empty one.
+store::Store& require_store(app::Services& s, store::OpenMode mode = store::OpenMode::create_if_missing);
+app::AwsServices& require_aws(app::Services& s);
+// The sender over the store and the AWS clients; its own settings' errors exit 2.
+app::Sending& require_sending(app::Services& s);
 
 }  // namespace mailtrack::cli

@@ -17,8 +17,9 @@ using util::format_timestamp;
 
 // One line per fact, then one cheap read per service with a verdict. Never prints a secret.
 int cmd_aws_check(const GlobalOptions& g) {
-    const auto c = load_config(g);
-    auto s = open_aws(c);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
+    app::AwsServices* s = &require_aws(*services);
     json out = json::object();
     auto line = [&](const std::string& label, const std::string& value) {
         if (!g.json) std::cout << fmt::format("{:<14}{}\n", label, value);

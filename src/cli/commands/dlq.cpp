@@ -76,11 +76,11 @@ int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limi
     if (dlq_url.empty()) dlq_url = c.typed().worker.dlq_url;
     if (dlq_url.empty())
         throw CommandError{"redrive --apply needs the dead-letter queue (worker.dlq_url or --queue-url)"};
-    auto store = app::open_store(c);
-    if (!store) throw CommandError{store.error().describe()};
+    app::Services services(c);  // the store behind Redis with redis.url: applied messages leave the cache
+    store::Store* store = &require_store(services);
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
-    auto r = ops::apply_dead_letters(*(*aws)->sqs, dlq_url, **store, limit,
+    auto r = ops::apply_dead_letters(*(*aws)->sqs, dlq_url, *store, limit,
                                      static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!r) throw CommandError{r.error().describe()};
     if (as_json) {

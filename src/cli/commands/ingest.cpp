@@ -23,8 +23,9 @@ json report_json(const ingest::IngestReport& rep) {
 }
 
 int cmd_ingest(const GlobalOptions& g, const std::vector<std::string>& inputs) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
+    store::Store* store = &require_store(*services);
     ingest::Ingestor ingestor(*store, static_cast<std::size_t>(c.typed().ingest.batch_size),
                               static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     const std::vector<std::string> sources = inputs.empty() ? std::vector<std::string>{"-"} : inputs;

@@ -38,9 +38,9 @@ store::RecipientFilter filter_of(const ListArgs& a) {
 }
 
 int cmd_list(const GlobalOptions& g, const ListArgs& a) {
-    const auto c = load_config(g);
+    auto services = open_services(g);
     const store::RecipientFilter f = filter_of(a);
-    auto store = open_store(c, store::OpenMode::must_exist);
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto rows = store->recipients(f);
     if (!rows) throw CommandError{rows.error().describe()};
     if (g.json) {

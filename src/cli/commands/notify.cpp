@@ -16,10 +16,11 @@ struct NotifyArgs {
 };
 
 int cmd_notify(const GlobalOptions& g, std::string topic, const std::string& subject, const std::string& message) {
-    const auto c = load_config(g);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
     if (topic.empty()) topic = c.typed().sns.alerts_topic_arn;
     if (topic.empty()) throw CommandError{"notify: no --topic-arn and sns.alerts_topic_arn is not set"};
-    auto s = open_aws(c);
+    app::AwsServices* s = &require_aws(*services);
     auto r = s->sns->publish({topic, message, subject, "", {}, "", ""});
     if (!r) throw CommandError{"notify: " + aws::to_util_error(r.error()).describe()};
     if (g.json)

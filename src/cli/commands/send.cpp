@@ -66,11 +66,10 @@ sender::SendRequest request_of(const SendOptions& o, const config::Config& c) {
 
 int cmd_send(const GlobalOptions& given, const SendOptions& o) {
     const GlobalOptions g = with_sandbox_flags(given, o.sandbox);
-    const auto c = load_config(g);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
     const sender::SendRequest r = request_of(o, c);
-    auto store = open_store(c);
-    auto aws = open_aws(c);
-    auto sending = open_sending(c, *store, *aws);
+    app::Sending& sending = require_sending(*services);
     auto result = sending.sender->send(r);
     if (!result) {
         const auto& e = result.error();

@@ -63,7 +63,8 @@ private:
 
 int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
     const GlobalOptions g = with_sandbox_flags(given, o.sandbox);
-    const auto c = load_config(g);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
     sender::BulkRequest r;
     r.from = o.from.empty() ? c.typed().ses.from : o.from;
     if (r.from.empty()) throw CommandError{"send-bulk: no --from and ses.from is not set", k_exit_partial};
@@ -79,9 +80,8 @@ int cmd_send_bulk(const GlobalOptions& given, const SendBulkOptions& o) {
         if (!g.json) std::cerr << o.recipients << ":" << e.line << ": " << e.message << "\n";
     }
 
-    auto store = open_store(c);
-    auto aws = open_aws(c);
-    auto sending = open_sending(c, *store, *aws);
+    app::Sending& sending = require_sending(*services);
+    app::AwsServices* aws = &require_aws(*services);
     BulkProgressReport progress(aws->clock, g.json);
     const auto results = sending.sender->send_bulk(r, std::ref(progress));
 

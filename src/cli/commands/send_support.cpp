@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <random>
 #include <string_view>
 
 #include "../context.hpp"
@@ -22,19 +21,6 @@ GlobalOptions with_sandbox_flags(const GlobalOptions& g, const SandboxFlags& fla
     if (flags.events) out.overrides.push_back("sending.sandbox_events=true");
     if (flags.engagement) out.overrides.push_back("sending.sandbox_engagement=true");
     return out;
-}
-
-app::Sending open_sending(const config::Config& c, store::Store& store, app::AwsServices& aws) {
-    const auto seed = static_cast<std::uint64_t>(aws.clock.now_millis()) ^
-                      (static_cast<std::uint64_t>(::getpid()) << 32) ^ std::random_device{}();
-    auto options = app::sender_options(c);
-    if (!options) throw CommandError{options.error().describe(), k_exit_partial};
-    auto sending = app::make_sending(store, aws, seed, *options, redis_settings(c));
-    if (c.typed().sending.sandbox_events) {
-        if (auto r = app::enable_sandbox_events(sending, aws, c); !r)
-            throw CommandError{r.error().describe(), k_exit_partial};
-    }
-    return sending;
 }
 
 std::string content_type_for(const std::string& name) {

@@ -20,10 +20,6 @@ struct SandboxFlags {
 void add_sandbox_flags(CLI::App& command, SandboxFlags& flags);
 GlobalOptions with_sandbox_flags(const GlobalOptions& g, const SandboxFlags& flags);
 
-// The sender over `store` and `aws` as the configuration says (rate from GetAccount, Redis
-// budget and idempotency claims with redis.url, sandbox events with sending.sandbox_events).
-app::Sending open_sending(const config::Config& c, store::Store& store, app::AwsServices& aws);
-
 // The content type of an attachment from its file name (application/octet-stream when unknown).
 std::string content_type_for(const std::string& name);
 

@@ -30,10 +30,10 @@ void print_stats(const store::DeliveryCounts& n) {
 }
 
 int cmd_stats(const GlobalOptions& g, const std::string& since) {
-    const auto c = load_config(g);
+    auto services = open_services(g);
     std::optional<util::UnixMillis> from;
     if (!since.empty()) from = parse_since_flag("--since", since);
-    auto store = open_store(c, store::OpenMode::must_exist);
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto counts = store->counts(from);
     if (!counts) throw CommandError{counts.error().describe()};
     if (g.json)

@@ -41,8 +41,9 @@ void print_message(const store::MessageView& v, bool raw) {
 }
 
 int cmd_status(const GlobalOptions& g, const std::string& message_id, bool raw) {
-    const auto c = load_config(g);
-    auto store = open_store(c, store::OpenMode::must_exist);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto view = store->message(message_id, raw);  // without --raw it may come from the Redis cache
     if (!view) throw CommandError{view.error().describe()};
     if (!*view) throw CommandError{"no message with id " + message_id + " in " + app::store_description(c)};
@@ -80,8 +81,9 @@ void print_send(const store::SendRecord& s, std::span<const core::RecipientState
 // One send by its send id: the send record and, once SES accepted it, each recipient's status
 // from the event path (recipients left out of the SES call are listed with why).
 int cmd_status_send(const GlobalOptions& g, const std::string& send_id) {
-    const auto c = load_config(g);
-    auto store = open_store(c, store::OpenMode::must_exist);
+    auto services = open_services(g);
+    const config::Config& c = services->config();
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto found = store->send(send_id);
     if (!found) throw CommandError{found.error().describe()};
     if (!*found) throw CommandError{"no send with id " + send_id + " in " + app::store_description(c)};

@@ -48,8 +48,8 @@ using util::format_timestamp;
 
 int cmd_suppress_add(const GlobalOptions& g, const std::vector<std::string>& addresses, const std::string& reason,
                      const std::string& detail, const std::string& expires) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
     const util::SystemClock clock;
     for (const auto& a : addresses) {
         const auto entry = manual_entry(a, reason, detail, expires, clock.now_millis());
@@ -61,8 +61,8 @@ int cmd_suppress_add(const GlobalOptions& g, const std::vector<std::string>& add
 }
 
 int cmd_suppress_remove(const GlobalOptions& g, const std::vector<std::string>& addresses) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
     std::size_t removed = 0;
     for (const auto& a : addresses) {
         const std::string n = core::normalize_address(a);
@@ -76,8 +76,8 @@ int cmd_suppress_remove(const GlobalOptions& g, const std::vector<std::string>& 
 }
 
 int cmd_suppress_list(const GlobalOptions& g) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
     auto list = store->suppressions();
     if (!list) throw CommandError{list.error().describe()};
     if (g.json) {
@@ -97,9 +97,9 @@ int cmd_suppress_list(const GlobalOptions& g) {
 
 // Reconciles with SES's account-level suppression list (ops::sync_suppressions).
 int cmd_suppress_sync(const GlobalOptions& g, bool prune, bool dry_run) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
-    auto aws = open_aws(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
+    app::AwsServices* aws = &require_aws(*services);
     auto r = ops::sync_suppressions(*store, *aws->ses, aws->clock, {prune, dry_run});
     if (!r) throw CommandError{"suppress sync: " + r.error().describe()};
     if (g.json) {

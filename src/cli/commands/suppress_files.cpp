@@ -55,8 +55,8 @@ std::string csv_field(const std::string& v) {
 // Import: CSV "address[,reason[,detail[,expires_at]]]" (a header row starting with "address" is
 // skipped), or one address per line. Bad lines are reported by number and do not stop the rest.
 int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const std::string& default_reason) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
     const util::SystemClock clock;
     const std::string text = read_input(path);
     std::size_t line_no = 0, imported = 0;
@@ -86,8 +86,8 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
 }
 
 int cmd_suppress_export(const GlobalOptions& g, const std::string& path) {
-    const auto c = load_config(g);
-    auto store = open_store(c);
+    auto services = open_services(g);
+    store::Store* store = &require_store(*services);
     auto list = store->suppressions();
     if (!list) throw CommandError{list.error().describe()};
     std::ostringstream out;
