@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/services.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/ops/dead_letters.hpp"
 
@@ -19,9 +19,9 @@ using nlohmann::json;
 int cmd_dlq_inspect(const config::Config& c, std::string dlq_url, std::size_t limit, bool as_json) {
     if (dlq_url.empty()) dlq_url = c.typed().worker.dlq_url;
     if (dlq_url.empty()) throw CommandError{"no dead-letter queue: pass --queue-url or set worker.dlq_url"};
-    auto aws = app::make_aws_services(c, aws::process_environment());
-    if (!aws) throw CommandError{aws.error().describe()};
-    auto letters = ops::inspect_dead_letters(*(*aws)->sqs, dlq_url, limit,
+    app::Services services(c);
+    app::AwsServices* aws = &require_aws(services);
+    auto letters = ops::inspect_dead_letters(*aws->sqs, dlq_url, limit,
                                              static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!letters) throw CommandError{letters.error().describe()};
     if (as_json) {
@@ -61,9 +61,9 @@ int cmd_dlq_redrive(const config::Config& c, std::string dlq_url, std::string qu
     if (dlq_url.empty() || queue_url.empty()) {
         throw CommandError{"redrive needs the dead-letter queue (worker.dlq_url) and a target (worker.queue_urls)"};
     }
-    auto aws = app::make_aws_services(c, aws::process_environment());
-    if (!aws) throw CommandError{aws.error().describe()};
-    auto r = ops::redrive_dead_letters(*(*aws)->sqs, dlq_url, queue_url, limit);
+    app::Services services(c);
+    app::AwsServices* aws = &require_aws(services);
+    auto r = ops::redrive_dead_letters(*aws->sqs, dlq_url, queue_url, limit);
     if (!r) throw CommandError{r.error().describe()};
     if (as_json)
         std::cout << json{{"moved", r->moved}, {"to", queue_url}}.dump() << "\n";
@@ -78,9 +78,8 @@ int cmd_dlq_apply(const config::Config& c, std::string dlq_url, std::size_t limi
         throw CommandError{"redrive --apply needs the dead-letter queue (worker.dlq_url or --queue-url)"};
     app::Services services(c);  // the store behind Redis with redis.url: applied messages leave the cache
     store::Store* store = &require_store(services);
-    auto aws = app::make_aws_services(c, aws::process_environment());
-    if (!aws) throw CommandError{aws.error().describe()};
-    auto r = ops::apply_dead_letters(*(*aws)->sqs, dlq_url, *store, limit,
+    app::AwsServices* aws = &require_aws(services);
+    auto r = ops::apply_dead_letters(*aws->sqs, dlq_url, *store, limit,
                                      static_cast<std::size_t>(c.typed().ingest.max_document_bytes));
     if (!r) throw CommandError{r.error().describe()};
     if (as_json) {

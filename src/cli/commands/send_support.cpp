@@ -1,11 +1,7 @@
 #include "send_support.hpp"
 
-#include <unistd.h>
-
 #include <cctype>
 #include <string_view>
-
-#include "../context.hpp"
 
 namespace mailtrack::cli {
 

@@ -4,11 +4,6 @@
 
 #include <string>
 
-#include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/sending.hpp"
-#include "mailtrack/config/config.hpp"
-#include "mailtrack/store/store.hpp"
-
 #include "../command_line.hpp"
 
 namespace mailtrack::cli {

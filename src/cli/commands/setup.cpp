@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "mailtrack/app/aws_services.hpp"
+#include "mailtrack/app/services.hpp"
 #include "mailtrack/ops/pipeline_setup.hpp"
 
 #include "../context.hpp"
@@ -21,9 +21,9 @@ std::string toml_string(const std::string& s) {
 }
 
 int cmd_setup(const config::Config& c, ops::PipelineSpec spec, bool as_json) {
-    auto aws = app::make_aws_services(c, aws::process_environment());
-    if (!aws) throw CommandError{aws.error().describe()};
-    auto p = ops::set_up_pipeline(*(*aws)->sqs, *(*aws)->sns, spec);
+    app::Services services(c);
+    app::AwsServices* aws = &require_aws(services);
+    auto p = ops::set_up_pipeline(*aws->sqs, *aws->sns, spec);
     if (!p) throw CommandError{"setup: " + p.error().describe()};
     if (as_json) {
         std::cout << json{{"topic_arn", p->topic_arn},      {"queue_url", p->queue_url},
