@@ -102,12 +102,9 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
                 Tracked{queue_index, m.message_id, std::move(m.receipt_handle), m.approximate_receive_count,
                         now + std::chrono::milliseconds(options.visibility_timeout).count(), Stage::parsed, 0, 0, 0});
         }
+        committer.take_spares(slots, messages.size());
         {
             std::lock_guard lock(mutex);
-            while (slots.size() < messages.size() && !spare_events.empty()) {
-                slots.push_back(std::move(spare_events.back()));
-                spare_events.pop_back();
-            }
             reserved -= batch;
             first_seq = next_seq;
             next_seq += messages.size();
@@ -116,7 +113,7 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
             update_in_flight_locked();
         }
         // Parsing happens here, in parallel across pollers; the committer only applies.
-        std::vector<Pending> parsed;
+        std::vector<ingest::Submitted> parsed;
         parsed.reserve(messages.size());
         slots.resize(messages.size());
         for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -124,18 +121,16 @@ void Worker::Impl::run_poller(std::size_t queue_index, int poller) {
                 handle_poison(queue_index, first_seq + i, messages[i], ok.error());
                 continue;
             }
-            parsed.push_back(Pending{first_seq + i, std::move(slots[i])});
+            parsed.push_back(ingest::Submitted{first_seq + i, std::move(slots[i])});
         }
-        if (!parsed.empty()) {
-            std::lock_guard lock(mutex);
-            for (auto& p : parsed) pending.push_back(std::move(p));
-            // A lingering committer wakes by itself when its linger ends; it needs a nudge only
-            // when idle or when a full batch is waiting.
-            if (committer_idle || pending.size() >= options.batch_max) commit_cv.notify_one();
-        }
+        committer.submit(parsed);
     }
-    std::lock_guard lock(mutex);
-    if (--pollers_running == 0) commit_cv.notify_all();
+    bool last = false;
+    {
+        std::lock_guard lock(mutex);
+        last = --pollers_running == 0;
+    }
+    if (last) committer.close();  // nothing more will be submitted: it commits what it has, then ends
     log::debug("poller stopped", {{"queue", url}, {"poller", poller}});
 }
 
@@ -177,121 +172,60 @@ void Worker::Impl::handle_poison(std::size_t queue_index, std::uint64_t seq, con
     abandon_locked(seq);
 }
 
-void Worker::Impl::run_committer() {
-    milliseconds backoff{0};
-    std::size_t isolate = 0;  // after a non-transient store error: apply this many events one by one
-    std::vector<Pending> batch;
-    std::vector<core::SesEvent> events;
-    for (;;) {
-        std::unique_lock lock(mutex);
-        // The last batch's events go back to the pollers (bounded: at most one full batch).
-        for (auto& e : events) {
-            if (spare_events.size() >= options.batch_max) break;
-            spare_events.push_back(std::move(e));
+void Worker::Impl::committed(std::span<const std::uint64_t> seqs, std::span<const core::SesEvent> events,
+                             const store::ApplyResult& result, std::chrono::duration<double> took) {
+    {
+        std::lock_guard lock(mutex);
+        const UnixMillis committed_at = clock.now_millis();
+        // Acknowledgers sleep until the oldest undeleted message has waited ack_delay; newer
+        // ones cannot be due sooner, so they are woken only when a queue had none waiting.
+        // (Behind a delete retry that is backing off, they are seen within k_idle_wait.)
+        bool wake_acknowledgers = stopping || options.ack_delay.count() == 0;
+        for (const std::uint64_t seq : seqs) {
+            auto it = tracked.find(seq);
+            assert(it != tracked.end());  // parsed entries leave `tracked` only through the committer
+            it->second.stage = Stage::committed;
+            it->second.committed_at = committed_at;
+            auto& waiting = to_delete[it->second.queue];
+            wake_acknowledgers = wake_acknowledgers || waiting.empty();
+            waiting.push_back(seq);
         }
-        events.clear();
-        for (;;) {
-            if (must_quit_locked()) break;
-            if (!pending.empty()) break;
-            if (stopping && pollers_running == 0) break;
-            committer_idle = true;
-            sleeper.wait(lock, commit_cv, k_idle_wait);
-            committer_idle = false;
-        }
-        if (must_quit_locked() || pending.empty()) break;
-        if (options.linger.count() > 0 && pending.size() < options.batch_max && !stopping && isolate == 0) {
-            const UnixMillis until = clock.now_millis() + options.linger.count();
-            while (pending.size() < options.batch_max && !stopping && clock.now_millis() < until) {
-                sleeper.wait(lock, commit_cv, milliseconds(until - clock.now_millis()));
-            }
-        }
-        const std::size_t take = std::min(pending.size(), isolate > 0 ? std::size_t{1} : options.batch_max);
-        batch.clear();
-        events.clear();
-        for (std::size_t i = 0; i < take; ++i) {
-            batch.push_back(std::move(pending.front()));
-            pending.pop_front();
-        }
-        lock.unlock();
-
-        for (auto& p : batch) events.push_back(std::move(p.event));
-        const auto apply_began = clock.steady_now();
-        auto result = store.apply(events);
-        const double seconds = std::chrono::duration<double>(clock.steady_now() - apply_began).count();
-
-        lock.lock();
-        if (result) {
-            if (isolate > 0) --isolate;
-            backoff = milliseconds{0};
-            const UnixMillis committed_at = clock.now_millis();
-            // Acknowledgers sleep until the oldest undeleted message has waited ack_delay; newer
-            // ones cannot be due sooner, so they are woken only when a queue had none waiting.
-            // (Behind a delete retry that is backing off, they are seen within k_idle_wait.)
-            bool wake_acknowledgers = stopping || options.ack_delay.count() == 0;
-            for (const auto& p : batch) {
-                auto it = tracked.find(p.seq);
-                assert(it != tracked.end());  // parsed entries leave `tracked` only through the committer
-                it->second.stage = Stage::committed;
-                it->second.committed_at = committed_at;
-                auto& waiting = to_delete[it->second.queue];
-                wake_acknowledgers = wake_acknowledgers || waiting.empty();
-                waiting.push_back(p.seq);
-            }
-            if (wake_acknowledgers) ack_cv.notify_all();
-            room_made_locked();
-            lock.unlock();
-            store_log.recovered("store available again");
-            apply_seconds->observe(seconds);
-            batch_size->observe(static_cast<double>(events.size()));
-            applied->add(result->applied);
-            unknown->add(result->unknown);
-            duplicates->add(result->duplicates);
-            const UnixMillis now = clock.now_millis();
-            for (const auto& e : events) {
-                events_by_type[static_cast<std::size_t>(e.type)]->add();
-                event_age->observe(static_cast<double>(std::max<UnixMillis>(0, now - e.occurred_at)) / 1000.0);
-            }
-            continue;
-        }
-
-        const util::Error& error = result.error();
-        metrics.counter(metric::k_store_failures, {{"kind", kind_label(error.kind)}}).add();
-        if (error.kind != util::ErrorKind::storage_unavailable && events.size() == 1) {
-            // This one event fails on its own: leave its message to reappear (and eventually be
-            // redriven) instead of blocking everything behind it.
-            const auto it = tracked.find(batch.front().seq);
-            assert(it != tracked.end());
-            log::error("store rejected an event; leaving its message for redrive",
-                       {{"sqs_message_id", it->second.message_id}, {"error", error.describe()}});
-            metrics.counter(metric::k_rejected, {{"reason", "store"}}).add();
-            abandon_locked(batch.front().seq);
-            if (isolate > 0) --isolate;
-            continue;
-        }
-        // Keep the batch (in order) and retry; its visibility is kept by the heartbeat.
-        for (std::size_t i = batch.size(); i-- > 0;) {
-            batch[i].event = std::move(events[i]);
-            pending.push_front(std::move(batch[i]));
-        }
-        if (error.kind != util::ErrorKind::storage_unavailable) {
-            isolate = batch.size();  // find the event that fails
-            continue;
-        }
-        backoff = next_backoff(backoff, options.store_backoff_initial, options.store_backoff_max);
-        lock.unlock();
-        store_log.failure(clock, "store unavailable; keeping the batch and backing off",
-                          {{"error", error.describe()},
-                           {"events", static_cast<std::int64_t>(events.size())},
-                           {"backoff_ms", static_cast<std::int64_t>(backoff.count())}});
-        lock.lock();
-        const UnixMillis retry_at = clock.now_millis() + backoff.count();
-        while (!must_quit_locked() && clock.now_millis() < retry_at) {
-            sleeper.wait(lock, commit_cv, milliseconds(retry_at - clock.now_millis()));
-        }
+        if (wake_acknowledgers) ack_cv.notify_all();
+        room_made_locked();
     }
+    store_log.recovered("store available again");
+    apply_seconds->observe(took.count());
+    batch_size->observe(static_cast<double>(events.size()));
+    applied->add(result.applied);
+    unknown->add(result.unknown);
+    duplicates->add(result.duplicates);
+    const UnixMillis now = clock.now_millis();
+    for (const auto& e : events) {
+        events_by_type[static_cast<std::size_t>(e.type)]->add();
+        event_age->observe(static_cast<double>(std::max<UnixMillis>(0, now - e.occurred_at)) / 1000.0);
+    }
+}
+
+void Worker::Impl::rejected(std::uint64_t seq, const util::Error& error) {
+    metrics.counter(metric::k_store_failures, {{"kind", kind_label(error.kind)}}).add();
+    metrics.counter(metric::k_rejected, {{"reason", "store"}}).add();
+    // The event fails on its own: its message is left to reappear (and eventually be redriven).
     std::lock_guard lock(mutex);
-    committer_running = false;
-    ack_cv.notify_all();
+    const auto it = tracked.find(seq);
+    assert(it != tracked.end());
+    log::error("store rejected an event; leaving its message for redrive",
+               {{"sqs_message_id", it->second.message_id}, {"error", error.describe()}});
+    abandon_locked(seq);
+}
+
+void Worker::Impl::failed(const util::Error& error, std::size_t events, milliseconds backoff) {
+    metrics.counter(metric::k_store_failures, {{"kind", kind_label(error.kind)}}).add();
+    // The batch is kept and retried; the heartbeat keeps its messages' visibility.
+    if (backoff.count() == 0) return;  // not an outage: the committer isolates the failing event
+    store_log.failure(clock, "store unavailable; keeping the batch and backing off",
+                      {{"error", error.describe()},
+                       {"events", static_cast<std::int64_t>(events)},
+                       {"backoff_ms", static_cast<std::int64_t>(backoff.count())}});
 }
 
 Worker::Worker(WorkerOptions options, QueueClient& queue, store::Store& store, util::Clock& clock,
@@ -339,7 +273,10 @@ util::Result<void> Worker::start() {
     w.committer_running = true;
     w.threads.emplace_back([&w] {
         name_this_thread("mt-commit");
-        w.run_committer();
+        w.committer.run();
+        std::lock_guard done(w.mutex);
+        w.committer_running = false;
+        w.ack_cv.notify_all();
     });
     // Deletes are as many calls as receives: one acknowledger per four polls keeps them from
     // queueing behind each other (each takes its own entries under the mutex).
@@ -366,17 +303,20 @@ util::Result<void> Worker::start() {
 
 void Worker::request_stop(StopMode mode) noexcept {
     Impl& w = *m_impl;
+    UnixMillis deadline = 0;
     {
         std::lock_guard lock(w.mutex);
         if (!w.stopping) {
             w.stopping = true;
             w.stop_deadline = w.clock.now_millis() + std::chrono::milliseconds(w.options.stop_timeout).count();
         }
+        deadline = w.stop_deadline;
         if (mode == StopMode::immediate) w.immediate = true;
         w.poll_cv.notify_all();
-        w.commit_cv.notify_all();
         w.ack_cv.notify_all();
     }
+    w.committer.stop_by(deadline);
+    if (mode == StopMode::immediate) w.committer.abort();
     w.queue.interrupt_receives();
 }
 

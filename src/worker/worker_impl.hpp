@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "mailtrack/core/status.hpp"
+#include "mailtrack/ingest/group_committer.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/util/log.hpp"
 #include "mailtrack/worker/worker.hpp"
@@ -112,18 +113,24 @@ struct Tracked {
     UnixMillis committed_at = 0;  // when its event committed (an acknowledger waits ack_delay after it)
 };
 
-struct Pending {
-    std::uint64_t seq = 0;
-    core::SesEvent event;
-};
-
 }  // namespace detail
 
 using namespace detail;  // NOLINT: the worker's own sources only
 
-struct Worker::Impl {
+// The worker learns from its committer (the ingest layer's group commit, tickets being the
+// tracked messages' seq) which messages' events are committed.
+struct Worker::Impl final : ingest::CommitListener {
     Impl(WorkerOptions o, QueueClient& q, store::Store& s, util::Clock& c, util::Sleeper& sl, MetricsRegistry& m)
-        : options(std::move(o)), queue(q), store(s), clock(c), sleeper(sl), metrics(m) {}
+        : options(std::move(o)),
+          queue(q),
+          store(s),
+          clock(c),
+          sleeper(sl),
+          metrics(m),
+          committer(s,
+                    ingest::CommitOptions{options.batch_max, options.linger, options.store_backoff_initial,
+                                          options.store_backoff_max},
+                    c, sl, *this) {}
 
     WorkerOptions options;
     QueueClient& queue;
@@ -131,26 +138,21 @@ struct Worker::Impl {
     util::Clock& clock;
     util::Sleeper& sleeper;
     MetricsRegistry& metrics;
+    ingest::GroupCommitter committer;  // has its own lock, never taken while holding `mutex`
 
     // Everything below is guarded by `mutex`.
     mutable std::mutex mutex;
-    std::condition_variable poll_cv;    // pollers: in-flight room, stop
-    std::condition_variable commit_cv;  // committer: pending events, stop
-    std::condition_variable ack_cv;     // acknowledgers: deletions, stop
+    std::condition_variable poll_cv;  // pollers: in-flight room, stop
+    std::condition_variable ack_cv;   // acknowledgers: deletions, stop
     std::map<std::uint64_t, Tracked> tracked;
     std::size_t reserved = 0;  // in-flight room taken by receive calls in progress
     std::uint64_t next_seq = 1;
-    std::deque<Pending> pending;
-    // Events the committer is done with, handed back to the pollers to parse into: their strings
-    // and vectors keep their capacity, so a warm worker parses without allocating.
-    std::vector<core::SesEvent> spare_events;
     std::vector<std::deque<std::uint64_t>> to_delete;  // per queue
     // Per queue, every tracked message by (visible_at, seq): the heartbeat finds what is due
     // and when the next one is due without scanning everything in flight.
     std::vector<std::set<std::pair<UnixMillis, std::uint64_t>>> by_visibility;
     std::size_t pollers_running = 0;
     std::size_t pollers_waiting_room = 0;  // pollers waiting on poll_cv for in-flight room
-    bool committer_idle = false;           // the committer waits for a first pending event
     bool committer_running = false;
     bool stopping = false;
     bool immediate = false;
@@ -209,7 +211,11 @@ struct Worker::Impl {
     void room_made_locked() {
         if (pollers_waiting_room > 0) poll_cv.notify_all();
     }
-    void run_committer();
+    // ingest::CommitListener, on the committer's thread.
+    void committed(std::span<const std::uint64_t> seqs, std::span<const core::SesEvent> events,
+                   const store::ApplyResult& result, std::chrono::duration<double> took) override;
+    void rejected(std::uint64_t seq, const util::Error& error) override;
+    void failed(const util::Error& error, std::size_t events, milliseconds backoff) override;
     void run_acknowledger(std::size_t queue_index);
     bool delete_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index, UnixMillis committed_by);
     bool heartbeat_some(std::unique_lock<std::mutex>& lock, std::size_t queue_index);
