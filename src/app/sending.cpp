@@ -1,5 +1,7 @@
 #include "mailtrack/app/sending.hpp"
 
+#include "mailtrack/adapters/redis_rate_limiter.hpp"
+
 namespace mailtrack::app {
 
 util::Result<sender::SenderOptions> sender_options(const config::Config& c) {
@@ -36,14 +38,14 @@ Sending make_sending(store::Store& store, AwsServices& aws, std::uint64_t seed, 
                                 : "GetAccount failed (" + account.error().describe() + "); using 1/s";
     }
     if (redis) {
-        s.redis_health = std::make_unique<RedisHealth>(aws.clock, "send_rate");
-        RedisRateLimiter::Options o;
+        s.redis_health = std::make_unique<adapters::RedisHealth>(aws.clock, "send_rate");
+        adapters::RedisRateLimiter::Options o;
         o.rate_per_second = s.max_send_rate;
         o.burst = redis->send_burst;
         o.fallback_instances = redis->fallback_instances;
         o.key = redis->key_prefix + "ses-send-rate";
-        s.limiter = std::make_unique<RedisRateLimiter>(std::make_unique<redis::Client>(redis->client, aws.clock), o,
-                                                       aws.clock, aws.sleeper, *s.redis_health);
+        s.limiter = std::make_unique<adapters::RedisRateLimiter>(
+            std::make_unique<redis::Client>(redis->client, aws.clock), o, aws.clock, aws.sleeper, *s.redis_health);
     } else {
         // A burst of one second's worth: SES measures the rate per second.
         s.limiter =

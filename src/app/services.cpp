@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/adapters/redis_store.hpp"
 #include "mailtrack/app/store_factory.hpp"
 
 namespace mailtrack::app {

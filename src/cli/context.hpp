@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/app/services.hpp"
 #include "mailtrack/config/config.hpp"
 #include "mailtrack/store/open_mode.hpp"

@@ -1,4 +1,6 @@
 // `mailtrack aws check`: region, credential source, endpoints, and one cheap read per service.
+#include "mailtrack/ops/aws_check.hpp"
+
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -15,74 +17,49 @@ namespace {
 using nlohmann::json;
 using util::format_timestamp;
 
-// One line per fact, then one cheap read per service with a verdict. Never prints a secret.
+// One line per fact, then one cheap read per service with a verdict (ops::check_aws). Never
+// prints a secret.
 int cmd_aws_check(const GlobalOptions& g) {
     auto services = open_services(g);
-    const config::Config& c = services->config();
-    app::AwsServices* s = &require_aws(*services);
-    json out = json::object();
-    auto line = [&](const std::string& label, const std::string& value) {
-        if (!g.json) std::cout << fmt::format("{:<14}{}\n", label, value);
-    };
-    line("region", s->region.value + "  (" + s->region.source + ")");
-    out["region"] = {{"value", s->region.value}, {"source", s->region.source}};
-    auto creds = s->credentials->credentials();
-    if (creds) {
-        std::string key =
-            creds->access_key_id.substr(0, 4) + "..." +
-            (creds->access_key_id.size() > 8 ? creds->access_key_id.substr(creds->access_key_id.size() - 4) : "");
-        line("credentials", creds->source + "  (key " + key + (creds->session_token.empty() ? "" : ", session token") +
-                                (creds->expiration ? ", expires " + format_timestamp(*creds->expiration) : "") + ")");
-        out["credentials"] = {{"ok", true}, {"source", creds->source}};
-    } else {
-        line("credentials", "FAIL  " + creds.error().describe());
-        out["credentials"] = {{"ok", false}, {"error", creds.error().describe()}};
-    }
-    line("sqs endpoint", s->sqs_endpoint.value + "  (" + s->sqs_endpoint.source + ")");
-    line("sns endpoint", s->sns_endpoint.value + "  (" + s->sns_endpoint.source + ")");
-    line("ses endpoint", s->sesv2_endpoint.value + "  (" + s->sesv2_endpoint.source + ")");
-    out["endpoints"] = {
-        {"sqs", s->sqs_endpoint.value}, {"sns", s->sns_endpoint.value}, {"sesv2", s->sesv2_endpoint.value}};
-
-    bool all_ok = static_cast<bool>(creds);
-    json checks = json::array();
-    auto verdict = [&](const std::string& name, const std::string& what, bool ok, const std::string& detail) {
-        all_ok = all_ok && ok;
-        line(name, std::string(ok ? "OK    " : "FAIL  ") + what + (detail.empty() ? "" : "  " + detail));
-        checks.push_back({{"check", name}, {"ok", ok}, {"what", what}, {"detail", detail}});
-    };
-    if (creds) {
-        const auto queues = c.typed().worker.queue_urls;
-        if (queues.empty()) verdict("sqs", "GetQueueAttributes", false, "worker.queue_urls is not set");
-        for (const auto& queue : queues) {
-            auto a = s->sqs->get_queue_attributes(queue, {"ApproximateNumberOfMessages", "QueueArn"});
-            verdict("sqs", "GetQueueAttributes " + queue, static_cast<bool>(a),
-                    a ? "messages " + (*a)["ApproximateNumberOfMessages"] : a.error().describe());
-        }
-        auto acct = s->ses->get_account();
-        verdict("ses", "GetAccount", static_cast<bool>(acct),
-                acct ? fmt::format("max send rate {}/s, {} of {} sent in 24 h, sending {}", acct->max_send_rate,
-                                   acct->sent_last_24_hours, acct->max_24_hour_send,
-                                   acct->sending_enabled ? "enabled" : "DISABLED")
-                     : acct.error().describe());
-        std::string topic = c.typed().sns.events_topic_arn;
-        if (topic.empty()) topic = c.typed().sns.alerts_topic_arn;
-        if (topic.empty()) {
-            verdict("sns", "GetTopicAttributes", false, "sns.events_topic_arn / sns.alerts_topic_arn not set");
-        } else {
-            auto t = s->sns->get_topic_attributes(topic);
-            verdict("sns", "GetTopicAttributes " + topic, static_cast<bool>(t),
-                    t ? "subscriptions " + (*t)["SubscriptionsConfirmed"] : t.error().describe());
-        }
-    }
+    const config::Settings& settings = services->config().typed();
+    app::AwsServices& s = require_aws(*services);
+    std::string topic = settings.sns.events_topic_arn;
+    if (topic.empty()) topic = settings.sns.alerts_topic_arn;
+    const ops::AwsCheckReport report =
+        ops::check_aws({*s.credentials, *s.sqs, *s.ses, *s.sns}, {settings.worker.queue_urls, topic});
+    const ops::CredentialsCheck& creds = report.credentials;
     if (g.json) {
-        out["checks"] = checks;
-        out["ok"] = all_ok;
+        json out = {{"region", {{"value", s.region.value}, {"source", s.region.source}}},
+                    {"endpoints",
+                     {{"sqs", s.sqs_endpoint.value}, {"sns", s.sns_endpoint.value}, {"sesv2", s.sesv2_endpoint.value}}},
+                    {"ok", report.ok}};
+        out["credentials"] =
+            creds.ok ? json{{"ok", true}, {"source", creds.source}} : json{{"ok", false}, {"error", creds.error}};
+        out["checks"] = json::array();
+        for (const auto& c : report.checks) {
+            out["checks"].push_back({{"check", c.service}, {"ok", c.ok}, {"what", c.what}, {"detail", c.detail}});
+        }
         std::cout << out.dump() << "\n";
-    } else {
-        std::cout << (all_ok ? "all checks passed\n" : "some checks failed\n");
+        return report.ok ? k_exit_ok : k_exit_failure;
     }
-    return all_ok ? k_exit_ok : k_exit_failure;
+    auto line = [](const std::string& label, const std::string& value) {
+        std::cout << fmt::format("{:<14}{}\n", label, value);
+    };
+    line("region", s.region.value + "  (" + s.region.source + ")");
+    if (creds.ok) {
+        line("credentials", creds.source + "  (key " + creds.key_hint + (creds.session_token ? ", session token" : "") +
+                                (creds.expiration ? ", expires " + format_timestamp(*creds.expiration) : "") + ")");
+    } else {
+        line("credentials", "FAIL  " + creds.error);
+    }
+    line("sqs endpoint", s.sqs_endpoint.value + "  (" + s.sqs_endpoint.source + ")");
+    line("sns endpoint", s.sns_endpoint.value + "  (" + s.sns_endpoint.source + ")");
+    line("ses endpoint", s.sesv2_endpoint.value + "  (" + s.sesv2_endpoint.source + ")");
+    for (const auto& c : report.checks) {
+        line(c.service, std::string(c.ok ? "OK    " : "FAIL  ") + c.what + (c.detail.empty() ? "" : "  " + c.detail));
+    }
+    std::cout << (report.ok ? "all checks passed\n" : "some checks failed\n");
+    return report.ok ? k_exit_ok : k_exit_failure;
 }
 
 }  // namespace

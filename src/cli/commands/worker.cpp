@@ -16,9 +16,9 @@
 #include <optional>
 #include <thread>
 
+#include "mailtrack/adapters/redis_store.hpp"
+#include "mailtrack/adapters/sqs_queue_client.hpp"
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/redis_store.hpp"
-#include "mailtrack/app/sqs_queue_client.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/app/worker_options.hpp"
 #include "mailtrack/util/log.hpp"
@@ -99,7 +99,7 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
     // With redis.url: each commit deletes the cached status of its messages (errors counted in metrics).
     auto store = app::share_through_redis(std::move(*opened), c, aws::process_environment(), (*aws)->clock, &metrics);
     if (!store) throw CommandError{store.error().describe()};
-    app::SqsQueueClient queue(*(*aws)->sqs);
+    adapters::SqsQueueClient queue(*(*aws)->sqs);
     util::RealSleeper sleeper;
     worker::Worker w(*options, queue, **store, (*aws)->clock, sleeper, metrics);
     if (auto started = w.start(); !started) throw CommandError{started.error().describe()};

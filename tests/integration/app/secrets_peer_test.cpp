@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/app/secrets.hpp"
 #include "mailtrack/aws/secretsmanager.hpp"
 #include "mailtrack/config/config.hpp"

@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "mailtrack/app/redis_services.hpp"
-#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/adapters/redis_rate_limiter.hpp"
+#include "mailtrack/adapters/redis_store.hpp"
 #include "mailtrack/redis/client.hpp"
 #include "mailtrack/ses/event_parser.hpp"
 #include "mailtrack/store/sqlite_store.hpp"
@@ -178,8 +178,8 @@ TEST_F(RedisPeer, ConnectionRefusedIsUnavailable) {
     EXPECT_EQ(r.error().kind, util::ErrorKind::storage_unavailable);
 }
 
-app::RedisRateLimiter::Options rate(double per_second, int instances = 1) {
-    app::RedisRateLimiter::Options o;
+adapters::RedisRateLimiter::Options rate(double per_second, int instances = 1) {
+    adapters::RedisRateLimiter::Options o;
     o.rate_per_second = per_second;
     o.burst = 1;
     o.fallback_instances = instances;
@@ -189,9 +189,11 @@ app::RedisRateLimiter::Options rate(double per_second, int instances = 1) {
 
 TEST_F(RedisPeer, GcraSpacesSendsOfSeveralLimitersSharingOneKey) {
     util::RealSleeper sleeper;
-    app::RedisHealth health(g_clock, "test");
-    app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper, health);
-    app::RedisRateLimiter b(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper, health);
+    adapters::RedisHealth health(g_clock, "test");
+    adapters::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper,
+                                 health);
+    adapters::RedisRateLimiter b(std::make_unique<redis::Client>(options(), g_clock), rate(20), g_clock, sleeper,
+                                 health);
     const auto t0 = Clock::now();
     std::thread ta([&] {
         for (int i = 0; i < 15; ++i) a.acquire();
@@ -212,8 +214,9 @@ TEST_F(RedisPeer, GcraSpacesSendsOfSeveralLimitersSharingOneKey) {
 
 TEST_F(RedisPeer, GcraScriptIsLoadedAgainAfterNoscript) {
     util::RealSleeper sleeper;
-    app::RedisHealth health(g_clock, "test");
-    app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(1000), g_clock, sleeper, health);
+    adapters::RedisHealth health(g_clock, "test");
+    adapters::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), rate(1000), g_clock, sleeper,
+                                 health);
     a.acquire();
     ASSERT_TRUE(admin->command({"SCRIPT", "FLUSH"}).has_value());  // as after a server restart
     a.acquire();
@@ -224,10 +227,10 @@ TEST_F(RedisPeer, GcraScriptIsLoadedAgainAfterNoscript) {
 
 TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
     util::RealSleeper sleeper;
-    app::RedisHealth health(g_clock, "test");
+    adapters::RedisHealth health(g_clock, "test");
     auto o = rate(2);
     o.burst = 5;
-    app::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), o, g_clock, sleeper, health);
+    adapters::RedisRateLimiter a(std::make_unique<redis::Client>(options(), g_clock), o, g_clock, sleeper, health);
     const auto t0 = Clock::now();
     for (int i = 0; i < 5; ++i) a.acquire();
     EXPECT_LT(Clock::now() - t0, 450ms);  // a burst of 5 at once
@@ -237,10 +240,10 @@ TEST_F(RedisPeer, GcraAllowsAConfiguredBurst) {
 
 TEST_F(RedisPeer, WithoutRedisTheLimiterFallsBackToItsShareOfTheRate) {
     util::RealSleeper sleeper;
-    app::RedisHealth health(g_clock, "test");
+    adapters::RedisHealth health(g_clock, "test");
     redis::ClientOptions o = options(redis::Endpoint{"127.0.0.1", closed_port(), 0, "", ""});
     o.reconnect_interval = 200ms;
-    app::RedisRateLimiter a(std::make_unique<redis::Client>(o, g_clock), rate(30, 3), g_clock, sleeper, health);
+    adapters::RedisRateLimiter a(std::make_unique<redis::Client>(o, g_clock), rate(30, 3), g_clock, sleeper, health);
     const auto t0 = Clock::now();
     for (int i = 0; i < 11; ++i) a.acquire();  // 10/s share: the first at once, then 10 x 100 ms
     const double took = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -267,17 +270,18 @@ std::vector<core::SesEvent> events(core::EventType type, int variant) {
     return store::test::parse_all({testing::ses_json(spec)});
 }
 
-app::RedisSettings settings(redis::Endpoint e = test_endpoint()) {
-    app::RedisSettings s;
+adapters::RedisSettings settings(redis::Endpoint e = test_endpoint()) {
+    adapters::RedisSettings s;
     s.client = options(std::move(e));
     s.key_prefix = "t:";
     return s;
 }
 
-std::unique_ptr<app::RedisSharedStore> shared_store(util::MetricsRegistry* metrics = nullptr,
-                                                    app::RedisSettings s = settings()) {
+std::unique_ptr<adapters::RedisSharedStore> shared_store(util::MetricsRegistry* metrics = nullptr,
+                                                         adapters::RedisSettings s = settings()) {
     auto client = std::make_unique<redis::Client>(s.client, g_clock);
-    return std::make_unique<app::RedisSharedStore>(store::test::memory_store(), std::move(client), s, g_clock, metrics);
+    return std::make_unique<adapters::RedisSharedStore>(store::test::memory_store(), std::move(client), s, g_clock,
+                                                        metrics);
 }
 
 TEST_F(RedisPeer, StatusLookupIsServedFromCacheAndAnEventInvalidatesIt) {

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "mailtrack/adapters/redis_rate_limiter.hpp"
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/app/store_factory.hpp"
 #include "mailtrack/config/config.hpp"
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     auto sending = app::make_sending(**store, **aws, static_cast<std::uint64_t>(::getpid()), {}, *redis);
-    const auto* shared = dynamic_cast<const app::RedisRateLimiter*>(sending.limiter.get());
+    const auto* shared = dynamic_cast<const adapters::RedisRateLimiter*>(sending.limiter.get());
     GrantClock grants(*sending.limiter, (*aws)->clock);
     sender::Sender paced(**store, *sending.ses, grants, (*aws)->clock, (*aws)->sleeper, *sending.ids, {});
 

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "mailtrack/app/sqs_queue_client.hpp"
+#include "mailtrack/adapters/sqs_queue_client.hpp"
 #include "mailtrack/aws/sns.hpp"
 #include "mailtrack/aws/sqs.hpp"
 #include "mailtrack/ops/dead_letters.hpp"
@@ -29,7 +29,7 @@ struct Stack {
     testing::PeerContext peer;
     aws::SqsClient sqs;
     aws::SnsClient sns;
-    app::SqsQueueClient queue{sqs};
+    adapters::SqsQueueClient queue{sqs};
 
     explicit Stack(const std::string& url)
         : sqs(peer.context(), {url, "us-east-1", "sqs"}), sns(peer.context(), {url, "us-east-1", "sns"}) {}
@@ -98,7 +98,7 @@ struct WorkerRun {
             w.request_stop(worker::StopMode::graceful);
             w.wait();
         }  // ~Worker interrupts receives once more
-        if (auto* sqs = dynamic_cast<app::SqsQueueClient*>(&queue)) sqs->resume_receives();
+        if (auto* sqs = dynamic_cast<adapters::SqsQueueClient*>(&queue)) sqs->resume_receives();
         return ok;
     }
 };

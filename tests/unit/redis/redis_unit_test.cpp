@@ -13,8 +13,8 @@
 #include <fstream>
 #include <thread>
 
-#include "mailtrack/app/redis_services.hpp"
-#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/adapters/redis_store.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/redis/client.hpp"
 #include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/worker/metrics.hpp"
@@ -105,7 +105,7 @@ TEST(MessageViewCache, RoundTripsEveryField) {
     e.occurred_at = 1660;
     v.events = {e};
 
-    auto back = app::decode_message_view(app::encode_message_view(v));
+    auto back = adapters::decode_message_view(adapters::encode_message_view(v));
     ASSERT_TRUE(back.has_value()) << back.error().describe();
     EXPECT_EQ(back->message, v.message);
     EXPECT_EQ(back->recipients, v.recipients);
@@ -119,8 +119,8 @@ TEST(MessageViewCache, RoundTripsEveryField) {
 TEST(MessageViewCache, RejectsWhatItDidNotWrite) {
     store::MessageView v;
     v.message.message_id = "m-1";
-    const std::string good = app::encode_message_view(v);
-    ASSERT_TRUE(app::decode_message_view(good).has_value());
+    const std::string good = adapters::encode_message_view(v);
+    ASSERT_TRUE(adapters::decode_message_view(good).has_value());
     // The same entry written under another schema version, or with a row one value short.
     std::string other_schema = good;
     const std::string schema_field = "\"schema\":" + std::to_string(store::sql::k_schema_version);
@@ -132,7 +132,7 @@ TEST(MessageViewCache, RejectsWhatItDidNotWrite) {
     for (const std::string& bad :
          {std::string(""), std::string("not json"), std::string("{}"), std::string("{\"v\":2}"),
           std::string("{\"v\":1,\"m\":{}}"), std::string("{\"v\":1}"), other_schema, short_row}) {
-        auto r = app::decode_message_view(bad);
+        auto r = adapters::decode_message_view(bad);
         EXPECT_FALSE(r.has_value()) << bad;
         if (!r) {
             EXPECT_EQ(r.error().kind, util::ErrorKind::invalid_input);

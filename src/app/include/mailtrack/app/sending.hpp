@@ -3,8 +3,9 @@
 #include <memory>
 #include <string>
 
+#include "mailtrack/adapters/redis_health.hpp"
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/sender/rate_limiter.hpp"
 #include "mailtrack/sender/sandbox_events.hpp"
 #include "mailtrack/sender/sender.hpp"
@@ -16,11 +17,11 @@ namespace mailtrack::app {
 // A Sender wired to the configured SES endpoint, paced by the account's maximum send rate
 // (SES GetAccount; when that call fails, 1 send/s and a note in `rate_source`). Borrowed
 // store and services must outlive it. With `redis` the rate is a budget shared by every sender
-// through Redis (RedisRateLimiter, falling back to rate / redis.fallback_instances while Redis is
+// through Redis (adapters::RedisRateLimiter, falling back to rate / redis.fallback_instances while Redis is
 // down); without it an in-process token bucket paces this process alone.
 struct Sending {
     std::unique_ptr<sender::SesV2Api> ses;
-    std::unique_ptr<RedisHealth> redis_health;  // with a shared (Redis) budget
+    std::unique_ptr<adapters::RedisHealth> redis_health;  // with a shared (Redis) budget
     std::unique_ptr<sender::RateLimiter> limiter;
     std::unique_ptr<sender::SendIdGenerator> ids;
     std::unique_ptr<sender::Sender> sender;

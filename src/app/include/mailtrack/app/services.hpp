@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "mailtrack/app/aws_services.hpp"
-#include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/app/redis_settings.hpp"
 #include "mailtrack/app/sending.hpp"
 #include "mailtrack/aws/credentials.hpp"
 #include "mailtrack/config/config.hpp"

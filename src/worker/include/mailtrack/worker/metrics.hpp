@@ -34,7 +34,7 @@ inline constexpr std::string_view k_in_flight = "mailtrack_worker_messages_in_fl
 inline constexpr std::string_view k_batch_size = "mailtrack_worker_batch_size_events";          // histogram
 inline constexpr std::string_view k_apply_seconds = "mailtrack_worker_apply_duration_seconds";  // histogram
 inline constexpr std::string_view k_event_age_seconds = "mailtrack_worker_event_age_seconds";   // histogram
-// Redis beside the store (app::RedisSharedStore): failed calls, work went on without Redis {operation}
+// Redis beside the store (adapters::RedisSharedStore): failed calls, work went on without Redis {operation}
 inline constexpr std::string_view k_redis_errors = "mailtrack_worker_redis_errors_total";
 inline constexpr std::string_view k_cache_invalidations = "mailtrack_worker_cache_invalidations_total";
 }  // namespace metric

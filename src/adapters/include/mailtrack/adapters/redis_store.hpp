@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "mailtrack/app/redis_services.hpp"
+#include "mailtrack/adapters/redis_health.hpp"
+#include "mailtrack/adapters/redis_settings.hpp"
 #include "mailtrack/redis/client.hpp"
 #include "mailtrack/store/store.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::adapters {
 
 // A MessageView as cache bytes (JSON) and back. decode_message_view fails (ErrorKind::invalid_input)
 // on anything encode_message_view did not produce; the raw event JSON is never cached.
@@ -79,11 +80,4 @@ private:
     std::int64_t m_misses = 0;
 };
 
-// Wraps `inner` in a RedisSharedStore when redis.url is set (returns it unchanged otherwise).
-// Errors: the redis.* settings are invalid (see redis_settings). Redis being down is not an error.
-util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
-                                                                const config::Config& c, const aws::Environment& env,
-                                                                const util::Clock& clock,
-                                                                util::MetricsRegistry* metrics = nullptr);
-
-}  // namespace mailtrack::app
+}  // namespace mailtrack::adapters

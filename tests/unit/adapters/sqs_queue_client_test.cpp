@@ -1,8 +1,8 @@
-#include "mailtrack/app/sqs_queue_client.hpp"
+#include "mailtrack/adapters/sqs_queue_client.hpp"
 
 #include <gtest/gtest.h>
 
-namespace mailtrack::app {
+namespace mailtrack::adapters {
 namespace {
 
 using worker::QueueErrorKind;
@@ -38,4 +38,4 @@ TEST(SqsQueueClient, MapsAwsErrorKindsToQueueErrorsWithTheRetryPolicy) {
 }
 
 }  // namespace
-}  // namespace mailtrack::app
+}  // namespace mailtrack::adapters

@@ -1,4 +1,4 @@
-#include "mailtrack/app/redis_store.hpp"
+#include "mailtrack/adapters/redis_store.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -7,7 +7,7 @@
 #include "mailtrack/store_sql/columns.hpp"
 #include "mailtrack/worker/metrics.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::adapters {
 namespace {
 
 using nlohmann::json;
@@ -363,15 +363,4 @@ util::Result<std::optional<store::SendRecord>> RedisSharedStore::send(std::strin
     return m_inner->send(send_id);
 }
 
-util::Result<std::unique_ptr<store::Store>> share_through_redis(std::unique_ptr<store::Store> inner,
-                                                                const config::Config& c, const aws::Environment& env,
-                                                                const util::Clock& clock,
-                                                                util::MetricsRegistry* metrics) {
-    MAILTRACK_TRY_ASSIGN(auto settings, redis_settings(c, env));
-    if (!settings) return inner;
-    auto client = std::make_unique<redis::Client>((settings)->client, clock);
-    return std::unique_ptr<store::Store>(
-        std::make_unique<RedisSharedStore>(std::move(inner), std::move(client), *settings, clock, metrics));
-}
-
-}  // namespace mailtrack::app
+}  // namespace mailtrack::adapters

@@ -1,8 +1,8 @@
-#include "mailtrack/app/sqs_queue_client.hpp"
+#include "mailtrack/adapters/sqs_queue_client.hpp"
 
 #include "mailtrack/aws/retry.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::adapters {
 namespace {
 
 using worker::QueueErrorKind;
@@ -104,4 +104,4 @@ void SqsQueueClient::interrupt_receives() noexcept {
     m_interrupted.set();
 }
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::adapters

@@ -6,7 +6,7 @@
 #include "mailtrack/aws/sqs.hpp"
 #include "mailtrack/worker/queue_client.hpp"
 
-namespace mailtrack::app {
+namespace mailtrack::adapters {
 
 // The worker's QueueClient over Amazon SQS (aws::SqsClient, whose standard retry policy runs
 // first). Receives ask for ApproximateReceiveCount and SentTimestamp and no message attributes.
@@ -47,4 +47,4 @@ private:
 // The QueueError for an aws::Error (see SqsQueueClient).
 worker::QueueError to_queue_error(const aws::Error& e);
 
-}  // namespace mailtrack::app
+}  // namespace mailtrack::adapters
