@@ -73,4 +73,13 @@ app::Sending& require_sending(app::Services& s) {
     return **sending;
 }
 
+sigset_t block_stop_signals() {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    return stop_signals;
+}
+
 }  // namespace mailtrack::cli

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <signal.h>
+
 #include <memory>
 #include <optional>
 
@@ -30,5 +32,10 @@ store::Store& require_store(app::Services& s, store::OpenMode mode = store::Open
 app::AwsServices& require_aws(app::Services& s);
 // The sender over the store and the AWS clients; its own settings' errors exit 2.
 app::Sending& require_sending(app::Services& s);
+
+// Blocks SIGTERM and SIGINT in the calling thread, which every thread started later inherits,
+// and returns them, for this thread to take with sigtimedwait/sigwaitinfo (what they do is not
+// async-signal-safe). Call before any thread starts.
+sigset_t block_stop_signals();
 
 }  // namespace mailtrack::cli

@@ -68,6 +68,21 @@ Settings Config::typed_from_values() const {
     s.redis.send_burst = integer("redis.send_burst");
     s.redis.cache_ttl_s = integer("redis.cache_ttl_s");
     s.redis.idempotency_ttl_s = integer("redis.idempotency_ttl_s");
+    s.server.listen_address = text("server.listen_address");
+    s.server.port = integer("server.port");
+    s.server.max_body_bytes = integer("server.max_body_bytes");
+    s.server.max_header_bytes = integer("server.max_header_bytes");
+    s.server.read_timeout_ms = integer("server.read_timeout_ms");
+    s.server.idle_timeout_ms = integer("server.idle_timeout_ms");
+    s.server.write_timeout_ms = integer("server.write_timeout_ms");
+    s.server.max_connections = integer("server.max_connections");
+    s.server.io_threads = integer("server.io_threads");
+    s.server.handler_threads = integer("server.handler_threads");
+    s.server.tls_certificate_file = text("server.tls_certificate_file");
+    s.server.tls_private_key_file = text("server.tls_private_key_file");
+    s.server.access_log = boolean("server.access_log");
+    s.server.shutdown_timeout_s = integer("server.shutdown_timeout_s");
+    s.server.worker = boolean("server.worker");
     return s;
 }
 

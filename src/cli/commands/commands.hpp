@@ -21,5 +21,6 @@ void register_notify(const CommandLine& line);
 void register_send(const CommandLine& line);
 void register_send_bulk(const CommandLine& line);
 void register_suppress(const CommandLine& line);
+void register_serve(const CommandLine& line);
 
 }  // namespace mailtrack::cli

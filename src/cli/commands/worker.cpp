@@ -69,11 +69,7 @@ int cmd_worker(const config::Config& c, const WorkerRun& run) {
 
     // Block the stop signals before any thread starts, so every thread inherits the mask and
     // only this one takes them (sigtimedwait below): Worker::request_stop is not async-signal-safe.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    const sigset_t stop_signals = block_stop_signals();
 
     util::MetricsRegistry metrics;
     auto aws = app::make_aws_services(c, aws::process_environment());

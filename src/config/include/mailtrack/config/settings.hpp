@@ -114,6 +114,25 @@ struct RedisSettings {
     bool operator==(const RedisSettings&) const = default;
 };
 
+struct ServerSettings {
+    std::string listen_address{};
+    std::int64_t port{};
+    std::int64_t max_body_bytes{};
+    std::int64_t max_header_bytes{};
+    std::int64_t read_timeout_ms{};
+    std::int64_t idle_timeout_ms{};
+    std::int64_t write_timeout_ms{};
+    std::int64_t max_connections{};
+    std::int64_t io_threads{};
+    std::int64_t handler_threads{};
+    std::string tls_certificate_file{};
+    std::string tls_private_key_file{};
+    bool access_log{};
+    std::int64_t shutdown_timeout_s{};
+    bool worker{};
+    bool operator==(const ServerSettings&) const = default;
+};
+
 struct Settings {
     LogSettings log;
     StoreSettings store;
@@ -125,6 +144,7 @@ struct Settings {
     SendingSettings sending;
     SuppressionSettings suppression;
     RedisSettings redis;
+    ServerSettings server;
     bool operator==(const Settings&) const = default;
 };
 
