@@ -363,4 +363,17 @@ util::Result<std::optional<store::SendRecord>> RedisSharedStore::send(std::strin
     return m_inner->send(send_id);
 }
 
+util::Result<void> RedisSharedStore::create_api_key(const store::ApiKeyRecord& key) {
+    return m_inner->create_api_key(key);
+}
+util::Result<std::optional<store::ApiKeyRecord>> RedisSharedStore::api_key(std::string_view prefix) {
+    return m_inner->api_key(prefix);
+}
+util::Result<std::vector<store::ApiKeyRecord>> RedisSharedStore::api_keys() {
+    return m_inner->api_keys();
+}
+util::Result<bool> RedisSharedStore::revoke_api_key(std::string_view prefix, util::UnixMillis at) {
+    return m_inner->revoke_api_key(prefix, at);
+}
+
 }  // namespace mailtrack::adapters

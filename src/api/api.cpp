@@ -4,10 +4,12 @@
 
 #include <charconv>
 
+#include "mailtrack/api/keys.hpp"
 #include "mailtrack/api/query.hpp"
 #include "mailtrack/core/address.hpp"
 #include "mailtrack/util/log.hpp"
 #include "mailtrack/util/time.hpp"
+#include "mailtrack/views/api_key_view.hpp"
 #include "mailtrack/views/message_view.hpp"
 #include "mailtrack/views/recipient_view.hpp"
 #include "mailtrack/views/send_view.hpp"
@@ -26,6 +28,10 @@ struct Failure {
     std::string code;
     std::string message;
 };
+
+Failure unauthorized(std::string message) {
+    return {401, "unauthorized", std::move(message)};
+}
 
 template <typename T>
 using Answer = util::Expected<T, Failure>;
@@ -50,6 +56,11 @@ template <typename T>
 Answer<T> from_store(util::Result<T> r) {
     if (!r) return util::Unexpected(store_failure(r.error()));
     return std::move(*r);
+}
+
+Answer<void> from_store(util::Result<void> r) {
+    if (!r) return util::Unexpected(store_failure(r.error()));
+    return {};
 }
 
 http::Response json_response(int status, const json& body, std::string route) {
@@ -159,11 +170,74 @@ public:
         return views::suppression(*s);
     }
 
+    // POST /v1/suppressions {"address", "detail"?}: a manual entry (admin).
+    Answer<json> suppress(const std::string& body) {
+        const json in = json::parse(body, nullptr, false);
+        if (in.is_discarded() || !in.is_object()) {
+            return util::Unexpected(bad_request("the body must be a JSON object: {\"address\": ..., \"detail\": ...}"));
+        }
+        if (!in.contains("address") || !in["address"].is_string()) {
+            return util::Unexpected(bad_request("address: a string is required"));
+        }
+        if (in.contains("detail") && !in["detail"].is_string())
+            return util::Unexpected(bad_request("detail: must be a string"));
+        const std::string address = core::normalize_address(in["address"].get<std::string>());
+        if (!core::is_plausible_address(address)) {
+            return util::Unexpected(bad_request("address: not an email address: " + in["address"].get<std::string>()));
+        }
+        core::Suppression entry;
+        entry.address = address;
+        entry.reason = core::SuppressionReason::manual;
+        entry.since = m_c.clock.now_millis();
+        entry.detail = in.value("detail", std::string("added through the API"));
+        MAILTRACK_TRY(from_store(m_c.store.suppress(entry)));
+        MAILTRACK_TRY_ASSIGN(auto stored, from_store(m_c.store.suppression(address)));
+        if (!stored) return util::Unexpected(Failure{500, "internal", "the suppression was not stored"});
+        return views::suppression(*stored);
+    }
+
+    // DELETE /v1/suppressions/{address} (admin)
+    Answer<json> unsuppress(const std::string& raw_address) {
+        const std::string address = core::normalize_address(raw_address);
+        MAILTRACK_TRY_ASSIGN(const bool removed, from_store(m_c.store.unsuppress(address)));
+        if (!removed) return util::Unexpected(not_found(address + " is not suppressed"));
+        return json{{"address", address}, {"removed", true}};
+    }
+
+    // GET /v1/apikeys (admin): every key without its hash.
+    Answer<json> api_keys() {
+        MAILTRACK_TRY_ASSIGN(auto keys, from_store(m_c.store.api_keys()));
+        json items = json::array();
+        for (const auto& k : keys) items.push_back(views::api_key(k));
+        return json{{"api_keys", std::move(items)}};
+    }
+
     // GET /v1/stats?since=
     Answer<json> stats(const Query& q) {
         MAILTRACK_TRY_ASSIGN(auto since, time_param(q, "since", m_c.clock.now_millis()));
         MAILTRACK_TRY_ASSIGN(auto counts, from_store(m_c.store.counts(since)));
         return views::stats(counts);
+    }
+
+    // The key of `Authorization: Bearer KEY`, when it allows `needed`: 401 without a key or with
+    // one that is malformed, unknown or revoked (one message for all, so it tells an attacker
+    // nothing), 403 when its scope is below `needed`.
+    Answer<store::ApiKeyRecord> authorize(const http::Request& r, store::ApiScope needed) {
+        const std::string_view header = r.header("authorization");
+        constexpr std::string_view k_bearer = "Bearer ";
+        if (header.empty()) return util::Unexpected(unauthorized("an API key is needed: Authorization: Bearer KEY"));
+        if (!header.starts_with(k_bearer)) {
+            return util::Unexpected(unauthorized("the Authorization header must be: Bearer KEY"));
+        }
+        MAILTRACK_TRY_ASSIGN(auto key, from_store(authenticate(m_c.store, header.substr(k_bearer.size()))));
+        if (!key) return util::Unexpected(unauthorized("the API key is not valid (unknown, revoked or malformed)"));
+        if (key->scope < needed) {
+            return util::Unexpected(Failure{403, "forbidden",
+                                            "API key " + key->prefix + " has scope " +
+                                                std::string(store::to_string(key->scope)) + "; this needs " +
+                                                std::string(store::to_string(needed))});
+        }
+        return std::move(*key);
     }
 
     // GET /readyz: the store answers (and whatever else the context checks).
@@ -217,6 +291,18 @@ http::Response Api::handle(const http::Request& request) {
             return h.ready();
         }
         if (n >= 2 && path[0] == "v1") {
+            // Every /v1 route is authenticated; reads need the read scope (or more), changes to the
+            // suppression list and key management the admin scope.
+            MAILTRACK_TRY_ASSIGN(const store::ApiKeyRecord key, h.authorize(request, store::ApiScope::read));
+            auto admin = [&]() -> Answer<bool> {
+                if (key.scope < store::ApiScope::admin) {
+                    return util::Unexpected(Failure{403, "forbidden",
+                                                    "API key " + key.prefix + " has scope " +
+                                                        std::string(store::to_string(key.scope)) +
+                                                        "; this needs admin"});
+                }
+                return true;
+            };
             if (n == 3 && path[1] == "emails") {
                 route = "GET /v1/emails/{id}";
                 if (!get) return only_get();
@@ -228,14 +314,30 @@ http::Response Api::handle(const http::Request& request) {
                 return h.recipient(path[2], query);
             }
             if (n == 2 && path[1] == "suppressions") {
+                if (request.method == "POST") {
+                    route = "POST /v1/suppressions";
+                    MAILTRACK_TRY(admin());
+                    return h.suppress(request.body);
+                }
                 route = "GET /v1/suppressions";
                 if (!get) return only_get();
                 return h.suppressions();
             }
             if (n == 3 && path[1] == "suppressions") {
+                if (request.method == "DELETE") {
+                    route = "DELETE /v1/suppressions/{address}";
+                    MAILTRACK_TRY(admin());
+                    return h.unsuppress(path[2]);
+                }
                 route = "GET /v1/suppressions/{address}";
                 if (!get) return only_get();
                 return h.suppression(path[2]);
+            }
+            if (n == 2 && path[1] == "apikeys") {
+                route = "GET /v1/apikeys";
+                if (!get) return only_get();
+                MAILTRACK_TRY(admin());
+                return h.api_keys();
             }
             if (n == 2 && path[1] == "stats") {
                 route = "GET /v1/stats";
@@ -269,6 +371,7 @@ http::Response Api::handle(const http::Request& request) {
         f.status, f.code, f.status == 500 ? "the server failed to handle the request" : f.message, request.request_id);
     r.route = route;
     if (f.status == 503) r.headers.emplace_back("Retry-After", "5");
+    if (f.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
 }
 

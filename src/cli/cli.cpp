@@ -25,7 +25,7 @@ int run(int argc, char** argv) {
     const CommandLine line{app, g, action};
     for (auto* add : {register_ingest, register_status, register_list, register_stats, register_worker, register_setup,
                       register_dlq, register_config, register_aws, register_notify, register_send, register_send_bulk,
-                      register_suppress, register_serve}) {
+                      register_suppress, register_serve, register_apikey}) {
         add(line);
     }
 

@@ -54,6 +54,19 @@ util::Result<std::optional<SendRecord>> SerializedStore::send(std::string_view s
     MAILTRACK_SERIALIZED(send(send_id));
 }
 
+util::Result<void> SerializedStore::create_api_key(const ApiKeyRecord& key) {
+    MAILTRACK_SERIALIZED(create_api_key(key));
+}
+util::Result<std::optional<ApiKeyRecord>> SerializedStore::api_key(std::string_view prefix) {
+    MAILTRACK_SERIALIZED(api_key(prefix));
+}
+util::Result<std::vector<ApiKeyRecord>> SerializedStore::api_keys() {
+    MAILTRACK_SERIALIZED(api_keys());
+}
+util::Result<bool> SerializedStore::revoke_api_key(std::string_view prefix, util::UnixMillis at) {
+    MAILTRACK_SERIALIZED(revoke_api_key(prefix, at));
+}
+
 #undef MAILTRACK_SERIALIZED
 
 }  // namespace mailtrack::store

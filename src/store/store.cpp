@@ -42,4 +42,39 @@ util::Result<std::optional<SendRecord>> Store::send(std::string_view) {
     return no_sends();
 }
 
+std::string_view to_string(ApiScope s) noexcept {
+    switch (s) {
+        case ApiScope::read: return "read";
+        case ApiScope::send: return "send";
+        case ApiScope::admin: return "admin";
+    }
+    return "?";
+}
+
+std::optional<ApiScope> parse_api_scope(std::string_view s) noexcept {
+    for (ApiScope v : {ApiScope::read, ApiScope::send, ApiScope::admin}) {
+        if (to_string(v) == s) return v;
+    }
+    return std::nullopt;
+}
+
+namespace {
+util::Unexpected<util::Error> no_api_keys() {
+    return util::fail(util::ErrorKind::unsupported, "this store does not keep API keys");
+}
+}  // namespace
+
+util::Result<void> Store::create_api_key(const ApiKeyRecord&) {
+    return no_api_keys();
+}
+util::Result<std::optional<ApiKeyRecord>> Store::api_key(std::string_view) {
+    return no_api_keys();
+}
+util::Result<std::vector<ApiKeyRecord>> Store::api_keys() {
+    return no_api_keys();
+}
+util::Result<bool> Store::revoke_api_key(std::string_view, util::UnixMillis) {
+    return no_api_keys();
+}
+
 }  // namespace mailtrack::store

@@ -36,6 +36,8 @@ class Serve(unittest.TestCase):
         self.db = os.path.join(self.tmp.name, "t.db")
         events = os.path.join(ARGS.testdata, "events")
         run("ingest", "--db", self.db, *[os.path.join(events, f) for f in sorted(os.listdir(events))], expect=None)
+        self.key = run("apikey", "create", "--db", self.db, "--name", "e2e", "--scope", "read").stdout.strip()
+        self.auth = {"Authorization": "Bearer " + self.key}
         self.log = open(os.path.join(self.tmp.name, "serve.log"), "w+")
         self.proc = subprocess.Popen([ARGS.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
                                       "--set", "log.format=json"],
@@ -69,15 +71,20 @@ class Serve(unittest.TestCase):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         conn.request("GET", "/v1/emails/" + MID)
         r = conn.getresponse()
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.getheader("WWW-Authenticate"), "Bearer")
+        r.read()
+        conn.request("GET", "/v1/emails/" + MID, headers=self.auth)
+        r = conn.getresponse()
         email = json.loads(r.read())
         self.assertEqual(r.status, 200)
         self.assertRegex(r.getheader("X-Request-Id"), r"^[0-9a-f]{16}$")
         status = json.loads(run("status", "--db", self.db, "--json", MID).stdout)
         self.assertEqual(email["message"], status)  # one view, the same JSON
-        conn.request("GET", "/v1/stats")  # the same connection, kept alive
+        conn.request("GET", "/v1/stats", headers=self.auth)  # the same connection, kept alive
         r = conn.getresponse()
         self.assertEqual(json.loads(r.read()), json.loads(run("stats", "--db", self.db, "--json").stdout))
-        conn.request("GET", "/v1/emails/no-such-id", headers={"X-Request-Id": "e2e-1"})
+        conn.request("GET", "/v1/emails/no-such-id", headers={"X-Request-Id": "e2e-1", **self.auth})
         r = conn.getresponse()
         err = json.loads(r.read())
         self.assertEqual(r.status, 404)
@@ -92,14 +99,33 @@ class Serve(unittest.TestCase):
         log = self.log_text()
         self.assertIn('"request_id":"e2e-1"', log)  # the access log, one line per request
         self.assertNotIn("no-such-id", log)  # which holds routes, not paths
+        self.assertNotIn(self.key, log)  # and never a key
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", self.port), timeout=2)
 
 
+    def test_a_revoked_key_is_refused_at_once(self):
+        keys = json.loads(run("apikey", "list", "--db", self.db, "--json").stdout)
+        self.assertEqual([k["name"] for k in keys], ["e2e"])
+        self.assertTrue(self.key.startswith(keys[0]["prefix"] + "_"))
+        self.assertNotIn(self.key, json.dumps(keys))
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        conn.request("GET", "/v1/stats", headers=self.auth)
+        self.assertEqual(conn.getresponse().read() and 200, 200)
+        run("apikey", "revoke", "--db", self.db, keys[0]["prefix"])
+        conn.request("GET", "/v1/stats", headers=self.auth)
+        r = conn.getresponse()
+        r.read()
+        self.assertEqual(r.status, 401)
+        conn.close()
+        p = run("apikey", "revoke", "--db", self.db, keys[0]["prefix"], expect=1)
+        self.assertIn("was already revoked", p.stderr)
+        p = run("apikey", "create", "--db", self.db, "--name", "x", "--scope", "root", expect=2)
+        self.assertIn("--scope root: expected read, send or admin", p.stderr)
+
+
 class ServeRefuses(unittest.TestCase):
-    def test_a_non_loopback_address_and_bad_settings_are_refused(self):
-        p = run("serve", "--db", "/tmp/unused.db", "--listen", "0.0.0.0:8080", expect=1)
-        self.assertIn("the API has no authentication yet", p.stderr)
+    def test_bad_settings_are_refused(self):
         p = run("serve", "--db", "/tmp/unused.db", "--set", "server.port=70000", expect=1)
         self.assertIn("server.port must be 0..65535", p.stderr)
         p = run("serve", "--db", "/tmp/unused.db", "--set", "server.tls_certificate_file=/x.pem", expect=1)

@@ -22,5 +22,6 @@ void register_send(const CommandLine& line);
 void register_send_bulk(const CommandLine& line);
 void register_suppress(const CommandLine& line);
 void register_serve(const CommandLine& line);
+void register_apikey(const CommandLine& line);
 
 }  // namespace mailtrack::cli

@@ -78,11 +78,11 @@ int cmd_serve(config::Config c, const ServeRun& run) {
     }
     auto options = app::server_options(c);
     if (!options) throw CommandError{options.error().describe()};
-    // Until API keys guard the API, it answers only on loopback (a reverse proxy may front it).
-    if (!app::is_loopback_address(options->listen_address)) {
-        throw CommandError{"server.listen_address " + options->listen_address +
-                           ": the API has no authentication yet, so serve listens only on loopback "
-                           "(127.0.0.1 or ::1); put a reverse proxy with authentication in front of it"};
+    if (!app::is_loopback_address(options->listen_address) && options->tls_certificate_file.empty()) {
+        util::log::warn(
+            "serving plain HTTP beyond loopback: API keys cross the network in clear unless a TLS "
+            "load balancer is in front (server.tls_certificate_file serves TLS directly)",
+            {{"address", options->listen_address}});
     }
 
     const sigset_t stop_signals = block_stop_signals();

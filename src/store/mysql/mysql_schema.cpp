@@ -109,6 +109,11 @@ const std::vector<Migration>& migrations() {
   PRIMARY KEY (send_id, address),
   CONSTRAINT send_recipients_send FOREIGN KEY (send_id) REFERENCES sends (send_id)
 ) ENGINE=InnoDB)sql"}},
+        // API keys: the SHA-256 of each key, found by its non-secret prefix.
+        {3, {R"sql(CREATE TABLE IF NOT EXISTS api_keys (
+  prefix VARBINARY(64) NOT NULL PRIMARY KEY, hash VARBINARY(128) NOT NULL, name BLOB NOT NULL,
+  scope TINYINT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT NULL
+) ENGINE=InnoDB)sql"}},
     };
     return k_migrations;
 }

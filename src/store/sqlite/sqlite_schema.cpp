@@ -97,6 +97,13 @@ CREATE TABLE send_recipients (
   PRIMARY KEY (send_id, address)
 ) WITHOUT ROWID;
 )sql"},
+    // API keys: the SHA-256 of each key, found by its non-secret prefix.
+    {3, R"sql(
+CREATE TABLE api_keys (
+  prefix TEXT PRIMARY KEY, hash TEXT NOT NULL, name TEXT NOT NULL, scope INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

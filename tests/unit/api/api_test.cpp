@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "mailtrack/api/keys.hpp"
 #include "mailtrack/api/query.hpp"
 
 #include "event_factory.hpp"
@@ -58,12 +59,26 @@ protected:
         ASSERT_TRUE(store->apply(store::test::parse_all({event(EventType::send, "ses-1", d.send_id, k_now - 8'000),
                                                          event(EventType::bounce, "ses-1", d.send_id, k_now - 7'000),
                                                          event(EventType::delivery, "ses-2", "", k_now - 6'000)})));
+        for (auto [scope, key] :
+             {std::pair{store::ApiScope::read, &read_key}, std::pair{store::ApiScope::admin, &admin_key},
+              std::pair{store::ApiScope::send, &revoked_key}}) {
+            auto issued = issue_api_key("test", scope, k_now);
+            ASSERT_TRUE(issued);
+            ASSERT_TRUE(store->create_api_key(issued->record));
+            *key = issued->key;
+        }
+        ASSERT_TRUE(store->revoke_api_key(*api_key_prefix(revoked_key), k_now));
         ASSERT_TRUE(store->suppress(core::Suppression{
             "gone@example.com", core::SuppressionReason::manual, k_now, {}, "by hand", std::nullopt}));
     }
 
-    http::Response call(std::string method, std::string target) {
+    http::Response call(std::string method, std::string target, std::string body = {}) {
+        return call_as(read_key, std::move(method), std::move(target), std::move(body));
+    }
+    http::Response call_as(const std::string& key, std::string method, std::string target, std::string body = {}) {
         http::Request r;
+        if (!key.empty()) r.headers.emplace_back("authorization", "Bearer " + key);
+        r.body = std::move(body);
         r.method = std::move(method);
         r.target = std::move(target);
         const auto q = r.target.find('?');
@@ -74,6 +89,7 @@ protected:
     }
     json body(const http::Response& r) { return json::parse(r.body); }
 
+    std::string read_key, admin_key, revoked_key;
     std::unique_ptr<store::SqliteStore> store = store::test::memory_store();
     util::MetricsRegistry metrics;
     util::ManualClock clock{k_now};
@@ -177,6 +193,7 @@ TEST_F(ApiTest, AStoreOutageIs503WithRetryAfterAndOtherFailuresA500WithoutTheirD
     r.method = "GET";
     r.path = "/v1/stats";
     r.request_id = "req-2";
+    r.headers.emplace_back("authorization", "Bearer " + read_key);
     const auto a = on_down.handle(r);
     EXPECT_EQ(a.status, 503);
     ASSERT_EQ(a.headers.size(), 1u);
@@ -203,6 +220,76 @@ TEST(Query, DecodesAndRefusesMalformedEncoding) {
     EXPECT_FALSE(Query::parse("a=%4"));
     EXPECT_FALSE(Query::parse("a=%00"));
     EXPECT_EQ(*percent_decode("a+b%2Fc"), "a+b/c");
+}
+
+TEST_F(ApiTest, EveryV1RouteNeedsAValidKeyAndChangesNeedTheAdminScope) {
+    for (const std::string target : {"/v1/stats", "/v1/emails/ses-1", "/v1/suppressions", "/v1/apikeys"}) {
+        const auto none = call_as("", "GET", target);
+        EXPECT_EQ(none.status, 401) << target;
+        EXPECT_EQ(body(none)["error"]["code"], "unauthorized");
+        ASSERT_EQ(none.headers.size(), 1u);
+        EXPECT_EQ(none.headers[0], (std::pair<std::string, std::string>{"WWW-Authenticate", "Bearer"}));
+        for (const std::string& bad : std::vector<std::string>{revoked_key, read_key + "0",
+                                                               std::string("mtk_nothexnothex_") + std::string(40, 'a'),
+                                                               read_key.substr(0, 17) + std::string(40, 'f')}) {
+            const auto r = call_as(bad, "GET", target);
+            EXPECT_EQ(r.status, 401) << target << " " << bad;
+            EXPECT_NE(body(r)["error"]["message"].get<std::string>().find("not valid"), std::string::npos);
+        }
+    }
+    http::Request basic;
+    basic.method = "GET";
+    basic.path = "/v1/stats";
+    basic.headers.emplace_back("authorization", "Basic dXNlcjpwYXNz");
+    EXPECT_EQ(api.handle(basic).status, 401);
+    EXPECT_EQ(call_as("", "GET", "/healthz").status, 200);  // the operational endpoints are open
+    EXPECT_EQ(call_as("", "GET", "/metrics").status, 200);
+
+    // A read key reads; suppression changes and key listing are admin's.
+    const auto forbidden = call("POST", "/v1/suppressions", R"({"address":"x@example.com"})");
+    EXPECT_EQ(forbidden.status, 403);
+    EXPECT_NE(body(forbidden)["error"]["message"].get<std::string>().find("has scope read; this needs admin"),
+              std::string::npos);
+    EXPECT_EQ(call("DELETE", "/v1/suppressions/gone%40example.com").status, 403);
+    EXPECT_EQ(call("GET", "/v1/apikeys").status, 403);
+
+    const auto added =
+        call_as(admin_key, "POST", "/v1/suppressions", R"({"address":"X@Example.com","detail":"asked"})");
+    ASSERT_EQ(added.status, 200) << added.body;
+    EXPECT_EQ(body(added)["address"], "X@example.com");
+    EXPECT_EQ(body(added)["reason"], "manual");
+    EXPECT_TRUE(*store->suppression("X@example.com"));
+    EXPECT_EQ(call_as(admin_key, "POST", "/v1/suppressions", "not json").status, 400);
+    EXPECT_EQ(call_as(admin_key, "POST", "/v1/suppressions", R"({"address":"nope"})").status, 400);
+    EXPECT_EQ(call_as(admin_key, "DELETE", "/v1/suppressions/X%40example.com").status, 200);
+    EXPECT_FALSE(*store->suppression("X@example.com"));
+    EXPECT_EQ(call_as(admin_key, "DELETE", "/v1/suppressions/X%40example.com").status, 404);
+
+    const json keys = body(call_as(admin_key, "GET", "/v1/apikeys"));
+    ASSERT_EQ(keys["api_keys"].size(), 3u);
+    EXPECT_FALSE(keys.dump().find("\"hash\"") != std::string::npos);  // hashes never leave the store
+    int revoked = 0;
+    for (const auto& k : keys["api_keys"]) {
+        const bool is_revoked = k["prefix"] == *api_key_prefix(revoked_key);
+        EXPECT_EQ(k["revoked_at"].is_null(), !is_revoked) << k.dump();
+        revoked += is_revoked ? 1 : 0;
+    }
+    EXPECT_EQ(revoked, 1);
+}
+
+TEST(ApiKeys, IssuedKeysAreWellFormedUniqueAndStoredOnlyAsTheirHash) {
+    auto a = issue_api_key("ci", store::ApiScope::send, k_now);
+    auto b = issue_api_key("ci", store::ApiScope::send, k_now);
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a->key, b->key);
+    EXPECT_EQ(a->key.size(), 4u + 12 + 1 + 40);
+    EXPECT_EQ(api_key_prefix(a->key), a->record.prefix);
+    EXPECT_EQ(a->record.hash, hash_api_key(a->key));
+    EXPECT_EQ(a->record.hash.size(), 64u);
+    EXPECT_EQ(a->record.hash.find(a->key.substr(17)), std::string::npos);
+    EXPECT_EQ(hash_api_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");  // FIPS 180-2
+    EXPECT_FALSE(issue_api_key("", store::ApiScope::read, k_now));
+    EXPECT_FALSE(api_key_prefix("mtk_ABCDEF123456_" + std::string(40, 'a')));  // upper case is not ours
 }
 
 }  // namespace

@@ -63,11 +63,11 @@ TEST(SendStore, AVersionOneDatabaseMigratesKeepingItsEvents) {
     {  // Turn it back into what version 1 left.
         sqlite3* db = nullptr;
         ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-        ASSERT_EQ(
-            sqlite3_exec(
-                db, "DROP TABLE send_recipients; DROP TABLE sends; DELETE FROM schema_migrations WHERE version = 2",
-                nullptr, nullptr, nullptr),
-            SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "DROP TABLE api_keys; DROP TABLE send_recipients; DROP TABLE sends; "
+                               "DELETE FROM schema_migrations WHERE version >= 2",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
         sqlite3_close(db);
     }
     auto s = SqliteStore::open({path, 1000, 1});
@@ -170,6 +170,32 @@ TEST(SendStore, FailureKeepsCodeAndNeverOverwritesASuccess) {
     ASSERT_TRUE(s->send_failed("snd_1", "late", "late", 1800));
     EXPECT_EQ((*s->send("snd_1"))->status, SendStatus::sent);
     EXPECT_EQ(s->retry_send("nope", 1).error().kind, util::ErrorKind::not_found);
+}
+
+// Migration 3: API keys, stored by prefix with the key's hash, revoked but never deleted.
+TEST(ApiKeyStore, CreateFindListAndRevoke) {
+    auto s = test::memory_store();
+    const ApiKeyRecord a{"mtk_aaaaaaaaaaaa", std::string(64, 'a'), "ci deploys", ApiScope::send, 1000, std::nullopt};
+    const ApiKeyRecord b{"mtk_bbbbbbbbbbbb", std::string(64, 'b'), "dashboard", ApiScope::admin, 2000, std::nullopt};
+    ASSERT_TRUE(s->create_api_key(b));
+    ASSERT_TRUE(s->create_api_key(a));
+    auto again = s->create_api_key(a);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().kind, util::ErrorKind::invalid_input);
+    EXPECT_NE(again.error().message.find("mtk_aaaaaaaaaaaa exists"), std::string::npos);
+    auto found = s->api_key("mtk_aaaaaaaaaaaa");
+    ASSERT_TRUE(found && *found);
+    EXPECT_EQ(**found, a);
+    EXPECT_FALSE(*s->api_key("mtk_cccccccccccc"));
+    auto all = s->api_keys();
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].prefix, a.prefix);  // oldest first
+    EXPECT_EQ(*s->revoke_api_key(a.prefix, 3000), true);
+    EXPECT_EQ(*s->revoke_api_key(a.prefix, 4000), false);  // already revoked: stays at its first time
+    EXPECT_EQ(*s->revoke_api_key("mtk_cccccccccccc", 4000), false);
+    EXPECT_EQ((*s->api_key(a.prefix))->revoked_at, 3000);
+    EXPECT_FALSE((*s->api_key(b.prefix))->revoked_at.has_value());
 }
 
 }  // namespace

@@ -306,7 +306,7 @@ TEST(SqliteStore, ConcurrentOpensOfANewDatabaseAllSucceed) {
         for (auto& t : openers) t.join();
         for (std::size_t i = 0; i < k_openers; ++i) {
             EXPECT_EQ(errors[i], "") << "round " << round << ", opener " << i;
-            EXPECT_EQ(versions[i], 2) << "round " << round << ", opener " << i;
+            EXPECT_EQ(versions[i], store::sql::k_schema_version) << "round " << round << ", opener " << i;
         }
     }
 }

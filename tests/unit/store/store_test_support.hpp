@@ -170,6 +170,15 @@ public:
     }
     util::Result<std::optional<SendRecord>> send(std::string_view id) override { return m_inner.send(id); }
 
+    util::Result<void> create_api_key(const ApiKeyRecord& key) override { return m_inner.create_api_key(key); }
+    util::Result<std::optional<ApiKeyRecord>> api_key(std::string_view prefix) override {
+        return m_inner.api_key(prefix);
+    }
+    util::Result<std::vector<ApiKeyRecord>> api_keys() override { return m_inner.api_keys(); }
+    util::Result<bool> revoke_api_key(std::string_view prefix, util::UnixMillis at) override {
+        return m_inner.revoke_api_key(prefix, at);
+    }
+
 private:
     Store& m_inner;
 };

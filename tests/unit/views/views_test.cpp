@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "mailtrack/views/api_key_view.hpp"
 #include "mailtrack/views/json_time.hpp"
 #include "mailtrack/views/message_view.hpp"
 #include "mailtrack/views/recipient_view.hpp"
@@ -249,6 +250,15 @@ TEST(Views, StatsHasEveryStatusAndSesVerdicts) {
     EXPECT_DOUBLE_EQ(j["bounce_rate"].get<double>(), 0.05);
     EXPECT_EQ(j["bounce_verdict"], "WARNING");
     EXPECT_EQ(j["complaint_verdict"], "ok");
+}
+
+TEST(Views, ApiKeyHasTheDocumentedFieldsAndNoSecret) {
+    store::ApiKeyRecord k{"mtk_0123456789ab", std::string(64, 'f'), "ci", store::ApiScope::send, k_t0, std::nullopt};
+    const json j = api_key(k);
+    EXPECT_EQ(keys(j), documented_fields("api_key"));
+    EXPECT_EQ(j["scope"], "send");
+    EXPECT_TRUE(j["revoked_at"].is_null());
+    EXPECT_EQ(j.dump().find(k.hash), std::string::npos);
 }
 
 TEST(Views, SuppressionHasTheDocumentedFields) {

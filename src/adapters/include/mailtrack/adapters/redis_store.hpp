@@ -58,6 +58,10 @@ public:
     util::Result<void> send_failed(std::string_view send_id, std::string_view error_code,
                                    std::string_view error_message, util::UnixMillis at) override;
     util::Result<std::optional<store::SendRecord>> send(std::string_view send_id) override;
+    util::Result<void> create_api_key(const store::ApiKeyRecord& key) override;
+    util::Result<std::optional<store::ApiKeyRecord>> api_key(std::string_view prefix) override;
+    util::Result<std::vector<store::ApiKeyRecord>> api_keys() override;
+    util::Result<bool> revoke_api_key(std::string_view prefix, util::UnixMillis at) override;
 
     std::int64_t cache_hits() const noexcept { return m_hits; }
     std::int64_t cache_misses() const noexcept { return m_misses; }

@@ -102,6 +102,22 @@ struct StoreInfo {
     std::int64_t archived_stored_bytes = 0;
 };
 
+// What an API key may do; each scope includes the ones before it.
+enum class ApiScope { read = 1, send = 2, admin = 3 };
+std::string_view to_string(ApiScope s) noexcept;
+std::optional<ApiScope> parse_api_scope(std::string_view s) noexcept;
+
+// An API key as stored: never the key, only its SHA-256 (hex), found by its non-secret prefix.
+struct ApiKeyRecord {
+    std::string prefix;  // "mtk_" + 12 hex digits: what `apikey list` shows and revoke takes
+    std::string hash;    // SHA-256 of the whole key, lower-case hex
+    std::string name;
+    ApiScope scope = ApiScope::read;
+    util::UnixMillis created_at = 0;
+    std::optional<util::UnixMillis> revoked_at;
+    bool operator==(const ApiKeyRecord&) const = default;
+};
+
 // The persistent home of events and statuses. Implementations keep every dialect-specific
 // statement inside themselves (SqliteStore, later MysqlStore).
 //
@@ -153,6 +169,17 @@ public:
     // a message to it through the send-id tag, that message id is filled in, linked_by_event is
     // set and status reads `sent` (nothing is written).
     virtual util::Result<std::optional<SendRecord>> send(std::string_view send_id);
+
+    // ---- API keys (`mailtrack apikey`, the service's authentication). The defaults fail with
+    // ErrorKind::unsupported, as for sends.
+
+    // Errors: a key with that prefix exists (ErrorKind::invalid_input).
+    virtual util::Result<void> create_api_key(const ApiKeyRecord& key);
+    virtual util::Result<std::optional<ApiKeyRecord>> api_key(std::string_view prefix);
+    // Every key, revoked ones too, oldest first.
+    virtual util::Result<std::vector<ApiKeyRecord>> api_keys();
+    // Returns whether a key that was not revoked is now (a revoked key stays revoked).
+    virtual util::Result<bool> revoke_api_key(std::string_view prefix, util::UnixMillis at);
 };
 
 }  // namespace mailtrack::store

@@ -44,6 +44,10 @@ public:
     util::Result<void> send_failed(std::string_view send_id, std::string_view error_code,
                                    std::string_view error_message, util::UnixMillis at) override;
     util::Result<std::optional<SendRecord>> send(std::string_view send_id) override;
+    util::Result<void> create_api_key(const ApiKeyRecord& key) override;
+    util::Result<std::optional<ApiKeyRecord>> api_key(std::string_view prefix) override;
+    util::Result<std::vector<ApiKeyRecord>> api_keys() override;
+    util::Result<bool> revoke_api_key(std::string_view prefix, util::UnixMillis at) override;
 
     int schema_version() const;
     // Why a commit may not survive a server crash here (innodb_flush_log_at_trx_commit is not 1,

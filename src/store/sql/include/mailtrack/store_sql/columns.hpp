@@ -16,7 +16,7 @@ namespace mailtrack::store::sql {
 
 // The schema version both SQL stores migrate to: the version of their last migration (each
 // store checks its list against it). A new migration raises it.
-inline constexpr int k_schema_version = 2;
+inline constexpr int k_schema_version = 3;
 
 template <typename Row>
 constexpr auto status_columns() {

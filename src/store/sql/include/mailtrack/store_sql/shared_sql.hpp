@@ -149,4 +149,19 @@ TimelineRow read_timeline_row(Reader& r, std::string_view message_id) {
 util::Result<std::string> raw_json_of(const TimelineRow& row, const std::string& archive);
 util::Unexpected<util::Error> archive_missing(std::int64_t archive_id);
 
+// API keys (migration 3), read the same way from a SQLite statement or a MySQL result.
+inline constexpr std::string_view k_api_key_select =
+    "SELECT prefix, hash, name, scope, created_at, revoked_at FROM api_keys ";
+template <typename Row>
+ApiKeyRecord read_api_key(Row& q) {
+    ApiKeyRecord k;
+    k.prefix = q.text();
+    k.hash = q.text();
+    k.name = q.text();
+    k.scope = static_cast<ApiScope>(q.int64());
+    k.created_at = q.int64();
+    k.revoked_at = q.opt_int64();
+    return k;
+}
+
 }  // namespace mailtrack::store::sql
