@@ -129,6 +129,11 @@ OPTIONAL = {"aws": {"sqs_endpoint_url", "sns_endpoint_url", "sesv2_endpoint_url"
 OPTIONAL_SECTIONS = {
     "suppression": {"soft_bounce_limit": int, "soft_bounce_window_sends": int, "soft_bounce_expiry_days": int},
     "sending": {"sandbox_events": bool, "sandbox_engagement": bool, "bulk_concurrency": int},
+    # mailtrack serve (the unit's command)
+    "server": {"listen_address": str, "port": int, "max_body_bytes": int, "max_header_bytes": int,
+               "read_timeout_ms": int, "idle_timeout_ms": int, "write_timeout_ms": int, "max_connections": int,
+               "io_threads": int, "handler_threads": int, "tls_certificate_file": str,
+               "tls_private_key_file": str, "access_log": bool, "shutdown_timeout_s": int, "worker": bool},
 }
 
 
