@@ -105,7 +105,8 @@ class Cli(unittest.TestCase):
 
     def test_read_commands_on_a_missing_database_say_so_and_create_nothing(self):
         missing = os.path.join(self.tmp.name, "nope.db")
-        for args in (["status", "some-id"], ["status", "--send", "snd_x"], ["list"], ["stats", "--json"]):
+        for args in (["status", "some-id"], ["status", "--send", "snd_x"], ["list"], ["stats", "--json"],
+                     ["suppress", "list"], ["suppress", "export"], ["apikey", "list"]):
             p = run(*args, "--db", missing, expect=1)
             self.assertIn("the SQLite database " + missing + " does not exist (store.sqlite_path)", p.stderr)
             self.assertFalse(os.path.exists(missing), "mailtrack %s created %s" % (args[0], missing))

@@ -77,7 +77,7 @@ int cmd_suppress_remove(const GlobalOptions& g, const std::vector<std::string>& 
 
 int cmd_suppress_list(const GlobalOptions& g) {
     auto services = open_services(g);
-    store::Store* store = &require_store(*services);
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto list = store->suppressions();
     if (!list) throw CommandError{list.error().describe()};
     if (g.json) {

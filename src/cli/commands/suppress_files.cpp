@@ -87,7 +87,7 @@ int cmd_suppress_import(const GlobalOptions& g, const std::string& path, const s
 
 int cmd_suppress_export(const GlobalOptions& g, const std::string& path) {
     auto services = open_services(g);
-    store::Store* store = &require_store(*services);
+    store::Store* store = &require_store(*services, store::OpenMode::must_exist);
     auto list = store->suppressions();
     if (!list) throw CommandError{list.error().describe()};
     std::ostringstream out;
