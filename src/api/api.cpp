@@ -43,6 +43,14 @@ Failure not_found(std::string message) {
     return {404, "not_found", std::move(message)};
 }
 
+// 403 when the key's scope is below what the route needs.
+Answer<void> require_scope(const store::ApiKeyRecord& key, store::ApiScope needed) {
+    if (key.scope >= needed) return {};
+    return util::Unexpected(Failure{403, "forbidden",
+                                    "API key " + key.prefix + " has scope " + std::string(store::to_string(key.scope)) +
+                                        "; this needs " + std::string(store::to_string(needed))});
+}
+
 // A store error as the client sees it: an outage is 503 (retry later); anything else is 500,
 // with the detail kept for the log.
 Failure store_failure(const util::Error& e) {
@@ -231,12 +239,7 @@ public:
         }
         MAILTRACK_TRY_ASSIGN(auto key, from_store(authenticate(m_c.store, header.substr(k_bearer.size()))));
         if (!key) return util::Unexpected(unauthorized("the API key is not valid (unknown, revoked or malformed)"));
-        if (key->scope < needed) {
-            return util::Unexpected(Failure{403, "forbidden",
-                                            "API key " + key->prefix + " has scope " +
-                                                std::string(store::to_string(key->scope)) + "; this needs " +
-                                                std::string(store::to_string(needed))});
-        }
+        MAILTRACK_TRY(require_scope(*key, needed));
         return std::move(*key);
     }
 
@@ -294,15 +297,7 @@ http::Response Api::handle(const http::Request& request) {
             // Every /v1 route is authenticated; reads need the read scope (or more), changes to the
             // suppression list and key management the admin scope.
             MAILTRACK_TRY_ASSIGN(const store::ApiKeyRecord key, h.authorize(request, store::ApiScope::read));
-            auto admin = [&]() -> Answer<bool> {
-                if (key.scope < store::ApiScope::admin) {
-                    return util::Unexpected(Failure{403, "forbidden",
-                                                    "API key " + key.prefix + " has scope " +
-                                                        std::string(store::to_string(key.scope)) +
-                                                        "; this needs admin"});
-                }
-                return true;
-            };
+            auto admin = [&] { return require_scope(key, store::ApiScope::admin); };
             if (n == 3 && path[1] == "emails") {
                 route = "GET /v1/emails/{id}";
                 if (!get) return only_get();

@@ -29,14 +29,14 @@ struct ServeRun {
     bool no_worker = false;
 };
 
-// The store the handlers share (one connection under a lock; the worker has its own).
-std::unique_ptr<store::Store> api_store(const config::Config& c, const util::Clock& clock,
-                                        util::MetricsRegistry& metrics) {
+// The configured store, behind Redis with redis.url (commits invalidate the status cache).
+std::unique_ptr<store::Store> open_shared_store(const config::Config& c, const util::Clock& clock,
+                                                util::MetricsRegistry& metrics) {
     auto opened = app::open_store(c);
     if (!opened) throw CommandError{opened.error().describe()};
     auto shared = app::share_through_redis(std::move(*opened), c, aws::process_environment(), clock, &metrics);
     if (!shared) throw CommandError{shared.error().describe()};
-    return std::make_unique<store::SerializedStore>(std::move(*shared));
+    return std::move(*shared);
 }
 
 // The worker part of serve, when it runs.
@@ -55,11 +55,7 @@ std::optional<InProcessWorker> start_worker(const config::Config& c, util::Metri
     auto aws = app::make_aws_services(c, aws::process_environment());
     if (!aws) throw CommandError{aws.error().describe()};
     w.aws = std::move(*aws);
-    auto opened = app::open_store(c);
-    if (!opened) throw CommandError{opened.error().describe()};
-    auto store = app::share_through_redis(std::move(*opened), c, aws::process_environment(), w.aws->clock, &metrics);
-    if (!store) throw CommandError{store.error().describe()};
-    w.store = std::move(*store);
+    w.store = open_shared_store(c, w.aws->clock, metrics);
     w.queue = std::make_unique<adapters::SqsQueueClient>(*w.aws->sqs);
     w.engine = std::make_unique<worker::Worker>(*options, *w.queue, *w.store, w.aws->clock, w.sleeper, metrics);
     if (auto started = w.engine->start(); !started) throw CommandError{started.error().describe()};
@@ -89,7 +85,8 @@ int cmd_serve(config::Config c, const ServeRun& run) {
 
     util::MetricsRegistry metrics;
     util::SystemClock clock;
-    std::unique_ptr<store::Store> store = api_store(c, clock, metrics);
+    // The handlers share one connection under a lock; the worker has its own.
+    auto store = std::make_unique<store::SerializedStore>(open_shared_store(c, clock, metrics));
     std::optional<InProcessWorker> worker;
     if (c.typed().server.worker && !run.no_worker && !c.typed().worker.queue_urls.empty()) {
         worker = start_worker(c, metrics);
